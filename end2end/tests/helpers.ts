@@ -1,0 +1,187 @@
+import { expect, type APIRequestContext, type BrowserContext, type Locator, type Page, type Response } from '@playwright/test';
+
+/** How long a page may take to hydrate (a debug WASM bundle on a busy 2-core machine is slow). */
+const HYDRATION_TIMEOUT = 30_000;
+
+// ---------------------------------------------------------------------------
+// Navigation
+// ---------------------------------------------------------------------------
+
+/** Waits until the WASM app has hydrated the current document. Only with JavaScript on. */
+export async function waitHydrated(page: Page): Promise<void> {
+  await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true', { timeout: HYDRATION_TIMEOUT });
+}
+
+/** `page.goto`, then waits for hydration. Use with JavaScript on. */
+export async function gotoHydrated(page: Page, url: string): Promise<Response | null> {
+  const response = await page.goto(url);
+  await waitHydrated(page);
+  return response;
+}
+
+/**
+ * Opens `url` in a spec that runs both with JavaScript on and off:
+ * waits for hydration only when JavaScript is on.
+ */
+export async function visit(page: Page, url: string, javaScriptEnabled: boolean): Promise<Response | null> {
+  const response = await page.goto(url);
+  if (javaScriptEnabled) await waitHydrated(page);
+  return response;
+}
+
+/** After a reload or history move: waits for hydration only when JavaScript is on. */
+export async function settle(page: Page, javaScriptEnabled: boolean): Promise<void> {
+  if (javaScriptEnabled) await waitHydrated(page);
+}
+
+// ---------------------------------------------------------------------------
+// Locators
+// ---------------------------------------------------------------------------
+
+/** The header's item count. */
+export const cartCount = (page: Page): Locator => page.getByTestId('cart-count');
+
+/** The header's link to the cart (the one holding the item count). */
+export const headerCartLink = (page: Page): Locator =>
+  page.locator('a[href="/cart"]').filter({ has: page.getByTestId('cart-count') });
+
+/** A catalogue card, by product slug. */
+export const productCard = (page: Page, slug: string): Locator =>
+  page.locator(`[data-testid="product-card"][data-product-slug="${slug}"]`);
+
+/** All catalogue cards on the page. */
+export const productCards = (page: Page): Locator => page.getByTestId('product-card');
+
+/** A cart line, by product slug. */
+export const cartLine = (page: Page, slug: string): Locator =>
+  page.locator(`[data-testid="cart-line"][data-product-slug="${slug}"]`);
+
+/** The user-facing failure message. */
+export const errorMessage = (page: Page): Locator => page.getByTestId('error-message');
+
+/** The slugs of the catalogue cards, in page order. */
+export async function cardSlugs(page: Page): Promise<string[]> {
+  return productCards(page).evaluateAll((cards) => cards.map((card) => card.getAttribute('data-product-slug') ?? ''));
+}
+
+/** The prices shown on the catalogue cards, in page order, as `$x.yy` strings. */
+export async function cardPrices(page: Page): Promise<string[]> {
+  const texts = await productCards(page).getByTestId('product-price').allTextContents();
+  return texts.map((text) => text.match(/\$\d[\d,]*\.\d{2}/)?.[0] ?? `unparsed: ${text.trim()}`);
+}
+
+// ---------------------------------------------------------------------------
+// Money
+// ---------------------------------------------------------------------------
+
+/** 129 → `$1.29`. */
+export function dollars(cents: number): string {
+  return `$${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, '0')}`;
+}
+
+/** `$x.yy` → cents. */
+export function cents(money: string): number {
+  const match = money.match(/\$(\d[\d,]*)\.(\d{2})/);
+  if (!match) throw new Error(`not a dollar amount: ${money}`);
+  return Number(match[1].replace(/,/g, '')) * 100 + Number(match[2]);
+}
+
+/**
+ * Matches a text that shows exactly this amount somewhere (`$3.96` matches "Subtotal: $3.96"
+ * but not "$13.96" or "$3.961").
+ */
+export function showsMoney(amount: string): RegExp {
+  const escaped = amount.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`(?<![\\d.,])${escaped}(?!\\d)`);
+}
+
+// ---------------------------------------------------------------------------
+// Cart actions and checks
+// ---------------------------------------------------------------------------
+
+/**
+ * Expects the cart page to hold exactly these lines (slug → quantity) and this subtotal.
+ * The subtotal is checked first: after a change it is what tells the new state has arrived
+ * (without JavaScript, the old page still shows the quantity just typed until the post's redirect lands).
+ */
+export async function expectCart(page: Page, lines: Record<string, number>, subtotal: string): Promise<void> {
+  await expect(page.getByTestId('cart-subtotal')).toHaveText(showsMoney(subtotal));
+  await expect(page.getByTestId('cart-line')).toHaveCount(Object.keys(lines).length);
+  for (const [slug, quantity] of Object.entries(lines)) {
+    await expect(cartLine(page, slug).getByTestId('line-quantity')).toHaveValue(String(quantity));
+  }
+}
+
+/** On a product page: sets the quantity and presses "add to cart". */
+export async function addFromProductPage(page: Page, quantity: number): Promise<void> {
+  await page.getByTestId('quantity-input').fill(String(quantity));
+  await page.getByTestId('add-to-cart').click();
+}
+
+/** Expects the failure alert to be shown. */
+export async function expectAlert(page: Page): Promise<void> {
+  const alert = errorMessage(page);
+  await expect(alert).toBeVisible();
+  await expect(alert).toHaveAttribute('role', 'alert');
+  await expect(alert).not.toBeEmpty();
+}
+
+// ---------------------------------------------------------------------------
+// Catalogue
+// ---------------------------------------------------------------------------
+
+/** Chooses a sort order and submits the form that holds the sort select. */
+export async function sortBy(page: Page, sort: 'name' | 'price_asc' | 'price_desc'): Promise<void> {
+  const select = page.locator('select[name="sort"]');
+  await select.selectOption(sort);
+  // With JavaScript off only a submit applies the choice; with it on, submitting again is harmless.
+  const form = page.locator('form').filter({ has: select });
+  await form.locator('button:not([type]), button[type="submit"], input[type="submit"]').first().click();
+  await expect(page).toHaveURL(new RegExp(`[?&]sort=${sort}(&|$)`));
+}
+
+export interface ApiProduct {
+  slug: string;
+  name: string;
+  price_cents: number;
+  stock: number;
+  /** The contract leaves its shape open: a slug, a name, or an object with a slug. */
+  category: string | { slug?: string; name?: string };
+}
+
+/** A product's category slug, whatever shape the API gives it. */
+export function categoryOf(product: ApiProduct): string {
+  const category = product.category;
+  return (typeof category === 'string' ? category : (category.slug ?? category.name ?? '')).toLowerCase();
+}
+
+/** The catalogue as the JSON API lists it (`/api/v1/products`). */
+export async function apiProducts(request: APIRequestContext, params: Record<string, string | number>): Promise<{ items: ApiProduct[]; total: number }> {
+  const query = new URLSearchParams(Object.entries(params).map(([key, value]) => [key, String(value)]));
+  const response = await request.get(`/api/v1/products?${query}`);
+  expect(response.status(), `GET /api/v1/products?${query}`).toBe(200);
+  return response.json();
+}
+
+// ---------------------------------------------------------------------------
+// Console
+// ---------------------------------------------------------------------------
+
+/**
+ * Collects console errors and warnings from every page of the context, and uncaught page errors.
+ * `hydrationProblems()` lists those that mention hydration.
+ */
+export function watchConsole(context: BrowserContext): { messages: string[]; hydrationProblems: () => string[] } {
+  const messages: string[] = [];
+  const watchPage = (page: Page) => {
+    page.on('console', (message) => {
+      if (message.type() === 'error' || message.type() === 'warning') {
+        messages.push(`[${message.type()}] ${page.url()}: ${message.text()}`);
+      }
+    });
+    page.on('pageerror', (error) => messages.push(`[pageerror] ${page.url()}: ${error.message}`));
+  };
+  context.pages().forEach(watchPage);
+  context.on('page', watchPage);
+  return { messages, hydrationProblems: () => messages.filter((message) => /hydrat/i.test(message)) };
+}

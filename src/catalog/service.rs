@@ -1,0 +1,124 @@
+//! Catalogue queries. Used by the server functions and by the JSON API alike.
+
+use super::{Category, Product, ProductPage, ProductQuery, Sort};
+use crate::{error::AppError, money::CURRENCY, server::db::Db};
+use sqlx::{any::AnyRow, Row};
+
+const PRODUCT_COLUMNS: &str = "p.id, p.slug, p.name, p.description, p.price_cents, p.stock, \
+     c.slug AS category, p.image_url";
+
+fn product_from_row(row: &AnyRow) -> Result<Product, sqlx::Error> {
+    Ok(Product {
+        id: row.try_get("id")?,
+        slug: row.try_get("slug")?,
+        name: row.try_get("name")?,
+        description: row.try_get("description")?,
+        price_cents: row.try_get("price_cents")?,
+        currency: CURRENCY.to_string(),
+        stock: row.try_get("stock")?,
+        category: row.try_get("category")?,
+        image_url: row.try_get("image_url")?,
+    })
+}
+
+/// `%`, `_` and `\` in what people type are literal characters, not patterns.
+fn like_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for ch in text.to_lowercase().chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(ch);
+    }
+    pattern.push('%');
+    pattern
+}
+
+pub async fn list(db: &Db, query: &ProductQuery) -> Result<ProductPage, AppError> {
+    let filter = "FROM products p JOIN categories c ON c.id = p.category_id \
+         WHERE ($1 = '' OR c.slug = $1) \
+         AND ($2 = '' OR LOWER(p.name) LIKE $3 ESCAPE '\\' OR LOWER(p.description) LIKE $3 ESCAPE '\\')";
+    let order = match query.sort {
+        Sort::Name => "p.name ASC, p.id ASC",
+        Sort::PriceAsc => "p.price_cents ASC, p.name ASC, p.id ASC",
+        Sort::PriceDesc => "p.price_cents DESC, p.name ASC, p.id ASC",
+    };
+    let pattern = like_pattern(&query.q);
+    let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) {filter}"))
+        .bind(&query.category)
+        .bind(&query.q)
+        .bind(&pattern)
+        .fetch_one(&db.pool)
+        .await?;
+    let offset = (query.page - 1).saturating_mul(query.per_page);
+    let rows = sqlx::query(&format!(
+        "SELECT {PRODUCT_COLUMNS} {filter} ORDER BY {order} LIMIT $4 OFFSET $5"
+    ))
+    .bind(&query.category)
+    .bind(&query.q)
+    .bind(&pattern)
+    .bind(query.per_page)
+    .bind(offset)
+    .fetch_all(&db.pool)
+    .await?;
+    let items = rows.iter().map(product_from_row).collect::<Result<Vec<_>, _>>()?;
+    Ok(ProductPage { items, total, page: query.page, per_page: query.per_page })
+}
+
+pub async fn categories(db: &Db) -> Result<Vec<Category>, AppError> {
+    let rows = sqlx::query(
+        "SELECT c.slug, c.name, COUNT(p.id) AS product_count \
+         FROM categories c LEFT JOIN products p ON p.category_id = c.id \
+         GROUP BY c.id, c.slug, c.name, c.position ORDER BY c.position, c.name",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(Category {
+                slug: row.try_get("slug")?,
+                name: row.try_get("name")?,
+                product_count: row.try_get("product_count")?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()
+        .map_err(AppError::from)
+}
+
+pub async fn by_slug(db: &Db, slug: &str) -> Result<Product, AppError> {
+    let row = sqlx::query(&format!(
+        "SELECT {PRODUCT_COLUMNS} FROM products p JOIN categories c ON c.id = p.category_id \
+         WHERE p.slug = $1"
+    ))
+    .bind(slug)
+    .fetch_optional(&db.pool)
+    .await?;
+    match row {
+        Some(row) => Ok(product_from_row(&row)?),
+        None => Err(AppError::NotFound("Product".into())),
+    }
+}
+
+pub async fn by_id(db: &Db, id: i64) -> Result<Product, AppError> {
+    let row = sqlx::query(&format!(
+        "SELECT {PRODUCT_COLUMNS} FROM products p JOIN categories c ON c.id = p.category_id \
+         WHERE p.id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(&db.pool)
+    .await?;
+    match row {
+        Some(row) => Ok(product_from_row(&row)?),
+        None => Err(AppError::NotFound("Product".into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn like_pattern_escapes_wildcards() {
+        assert_eq!(super::like_pattern("50%_off\\"), "%50\\%\\_off\\\\%");
+        assert_eq!(super::like_pattern("Apple"), "%apple%");
+    }
+}

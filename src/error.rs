@@ -1,0 +1,152 @@
+//! The one error type. Every failure the shop reports — from a server function, from the
+//! JSON API, or from the client failing to reach the server — is an `AppError`. Its message
+//! is always safe to show; internal causes are logged on the server and never sent.
+
+use leptos::server_fn::{
+    codec::JsonEncoding,
+    error::{FromServerFnError, ServerFnErrorErr},
+};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "code", content = "detail", rename_all = "snake_case")]
+pub enum AppError {
+    /// Malformed JSON, wrong types, out-of-range values.
+    #[error("{0}")]
+    InvalidInput(String),
+    #[error("Please sign in to continue.")]
+    Unauthenticated,
+    #[error("The email or password is not correct.")]
+    InvalidCredentials,
+    #[error("This request was refused.")]
+    Forbidden,
+    /// What was not found, e.g. "Product".
+    #[error("{0} was not found.")]
+    NotFound(String),
+    #[error("{0}")]
+    InsufficientStock(String),
+    #[error("Your cart is empty.")]
+    CartEmpty,
+    #[error("An account with this email already exists.")]
+    EmailTaken,
+    #[error("The request body is too large.")]
+    PayloadTooLarge,
+    #[error("Too many attempts. Please wait a moment and try again.")]
+    RateLimited,
+    #[error("The shop is temporarily unavailable. Please try again shortly.")]
+    Unavailable,
+    /// The browser could not reach the server, or could not read its answer.
+    #[error("Could not reach the shop. Check your connection and try again.")]
+    Network,
+    #[error("Something went wrong on our side. Please try again.")]
+    Internal,
+}
+
+impl AppError {
+    pub fn invalid(message: impl Into<String>) -> Self {
+        AppError::InvalidInput(message.into())
+    }
+
+    /// The contract's snake_case error code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::InvalidInput(_) => "invalid_input",
+            AppError::Unauthenticated => "unauthenticated",
+            AppError::InvalidCredentials => "invalid_credentials",
+            AppError::Forbidden => "forbidden",
+            AppError::NotFound(_) => "not_found",
+            AppError::InsufficientStock(_) => "insufficient_stock",
+            AppError::CartEmpty => "cart_empty",
+            AppError::EmailTaken => "email_taken",
+            AppError::PayloadTooLarge => "payload_too_large",
+            AppError::RateLimited => "rate_limited",
+            AppError::Unavailable => "unavailable",
+            AppError::Network => "network",
+            AppError::Internal => "internal",
+        }
+    }
+
+    /// The HTTP status this error is answered with.
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::InvalidInput(_) => 400,
+            AppError::Unauthenticated | AppError::InvalidCredentials => 401,
+            AppError::Forbidden => 403,
+            AppError::NotFound(_) => 404,
+            AppError::InsufficientStock(_) | AppError::CartEmpty | AppError::EmailTaken => 409,
+            AppError::PayloadTooLarge => 413,
+            AppError::RateLimited => 429,
+            AppError::Unavailable => 503,
+            AppError::Network => 502,
+            AppError::Internal => 500,
+        }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            // The arguments could not be read: the client's mistake.
+            ServerFnErrorErr::Args(message) | ServerFnErrorErr::MissingArg(message) => {
+                AppError::InvalidInput(format!("The form could not be read: {message}"))
+            }
+            ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => AppError::Network,
+            ServerFnErrorErr::Deserialization(_) => AppError::Network,
+            ServerFnErrorErr::UnsupportedRequestMethod(_) => {
+                AppError::invalid("This method is not supported here.")
+            }
+            _ => AppError::Internal,
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+mod server {
+    use super::AppError;
+    use axum::{
+        http::StatusCode,
+        response::{IntoResponse, Response},
+        Json,
+    };
+
+    impl AppError {
+        pub fn status_code(&self) -> StatusCode {
+            StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+        }
+
+        /// The contract's body: `{"error":{"code":…,"message":…}}`.
+        pub fn body(&self) -> serde_json::Value {
+            serde_json::json!({ "error": { "code": self.code(), "message": self.to_string() } })
+        }
+    }
+
+    impl IntoResponse for AppError {
+        fn into_response(self) -> Response {
+            (self.status_code(), Json(self.body())).into_response()
+        }
+    }
+
+    impl From<sqlx::Error> for AppError {
+        fn from(error: sqlx::Error) -> Self {
+            match &error {
+                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+                    tracing::warn!(%error, "database unavailable");
+                    AppError::Unavailable
+                }
+                _ => {
+                    tracing::error!(%error, "database error");
+                    AppError::Internal
+                }
+            }
+        }
+    }
+
+    impl From<tower_sessions::session::Error> for AppError {
+        fn from(error: tower_sessions::session::Error) -> Self {
+            tracing::error!(%error, "session store error");
+            AppError::Unavailable
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! The database: one `AnyPool` for the shop's own queries (the same SQL runs on SQLite and
+//! PostgreSQL), and a concrete pool of the same database for the session store.
+
+use sqlx::{
+    any::AnyPoolOptions,
+    AnyPool,
+    postgres::PgPoolOptions,
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions},
+    Executor, PgPool, SqlitePool,
+};
+use std::{str::FromStr, time::Duration};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone, Debug)]
+pub struct Db {
+    pub pool: AnyPool,
+    pub backend: Backend,
+}
+
+/// The same database as a concrete pool, for tower-sessions' sqlx store.
+#[derive(Clone, Debug)]
+pub enum SessionPool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("could not open the database: {0}")]
+    Connect(#[source] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[source] sqlx::migrate::MigrateError),
+}
+
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub async fn connect(url: &str) -> Result<(Db, SessionPool), DbError> {
+    sqlx::any::install_default_drivers();
+    if url.starts_with("sqlite:") {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(DbError::Connect)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let sessions = SqlitePoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
+            .await
+            .map_err(DbError::Connect)?;
+        // The file now exists and is in WAL mode (a property of the file).
+        let pool = AnyPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    conn.execute("PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;").await?;
+                    Ok(())
+                })
+            })
+            .connect(url)
+            .await
+            .map_err(DbError::Connect)?;
+        Ok((Db { pool, backend: Backend::Sqlite }, SessionPool::Sqlite(sessions)))
+    } else {
+        let sessions = PgPoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect(url)
+            .await
+            .map_err(DbError::Connect)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect(url)
+            .await
+            .map_err(DbError::Connect)?;
+        Ok((Db { pool, backend: Backend::Postgres }, SessionPool::Postgres(sessions)))
+    }
+}
+
+/// Runs the numbered migrations under `migrations/<backend>/`, embedded at build time.
+pub async fn migrate(sessions: &SessionPool) -> Result<(), DbError> {
+    match sessions {
+        SessionPool::Sqlite(pool) => sqlx::migrate!("migrations/sqlite").run(pool).await,
+        SessionPool::Postgres(pool) => sqlx::migrate!("migrations/postgres").run(pool).await,
+    }
+    .map_err(DbError::Migrate)
+}
+
+impl Db {
+    /// True while the database answers.
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+}

@@ -1,0 +1,226 @@
+//! The server: configuration, database, sessions, the JSON API and the Leptos app, assembled
+//! into one axum `Router`.
+
+pub mod api;
+pub mod config;
+pub mod db;
+pub mod json;
+pub mod visitor;
+
+use crate::{
+    app::{shell, App},
+    error::AppError,
+};
+use axum::{
+    extract::{FromRef, State},
+    http::{header::ACCEPT, request::Parts, StatusCode},
+    response::IntoResponse,
+    routing::get,
+    Router,
+};
+use config::Config;
+use db::{Db, SessionPool};
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes, ResponseOptions};
+use std::{process::ExitCode, sync::Arc, time::Duration};
+use tower_http::{catch_panic::CatchPanicLayer, compression::CompressionLayer, trace::TraceLayer};
+use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer, SessionStore};
+use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
+
+pub const SESSION_COOKIE: &str = "shop_session";
+
+/// Everything a request handler or server function may need, given once to the router.
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub db: Db,
+    pub config: Arc<Config>,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+/// The state, inside a server function.
+pub fn state() -> Result<AppState, AppError> {
+    use_context::<AppState>().ok_or_else(|| {
+        tracing::error!("AppState missing from the server function's context");
+        AppError::Internal
+    })
+}
+
+/// Gives a server function's error its HTTP status. A plain HTML form post (no JavaScript)
+/// keeps the redirect back to the page, which shows the error from the URL instead.
+pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+    if let Err(error) = &result {
+        let wants_html = use_context::<Parts>()
+            .and_then(|parts| parts.headers.get(ACCEPT)?.to_str().ok().map(|v| v.contains("text/html")))
+            .unwrap_or(false);
+        if !wants_html {
+            if let Some(options) = use_context::<ResponseOptions>() {
+                options.set_status(error.status_code());
+            }
+        }
+    }
+    result
+}
+
+pub fn unix_now() -> i64 {
+    unix_now_ms() / 1000
+}
+
+/// Milliseconds since the epoch: orders cart lines by when they were added.
+pub fn unix_now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error(transparent)]
+    Db(#[from] db::DbError),
+    #[error("session store: {0}")]
+    Sessions(#[source] sqlx::Error),
+    #[error("could not listen on {addr}: {source}")]
+    Bind { addr: String, source: std::io::Error },
+    #[error("server error: {0}")]
+    Serve(#[source] std::io::Error),
+}
+
+/// Builds the whole application: connects to and migrates the database, then assembles the
+/// routes. Tests drive the returned router directly.
+pub async fn build_app(config: Config, leptos_options: LeptosOptions) -> Result<Router, StartError> {
+    let (db, sessions) = db::connect(&config.database_url).await?;
+    db::migrate(&sessions).await?;
+    let state = AppState { leptos_options: leptos_options.clone(), db, config: Arc::new(config) };
+
+    let routes = generate_route_list(App);
+    let router = Router::new()
+        .route("/healthz", get(healthz))
+        .nest("/api/v1", api::router())
+        .leptos_routes(&state, routes, {
+            let options = leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .with_state(state.clone());
+
+    let router = match sessions {
+        SessionPool::Sqlite(pool) => {
+            let store = SqliteStore::new(pool);
+            store.migrate().await.map_err(StartError::Sessions)?;
+            with_sessions(router, store, &state.config)
+        }
+        SessionPool::Postgres(pool) => {
+            let store = PostgresStore::new(pool);
+            store.migrate().await.map_err(StartError::Sessions)?;
+            with_sessions(router, store, &state.config)
+        }
+    };
+    Ok(router
+        .layer(CompressionLayer::new())
+        .layer(CatchPanicLayer::custom(|_| AppError::Internal.into_response()))
+        .layer(TraceLayer::new_for_http()))
+}
+
+fn with_sessions<S>(router: Router, store: S, config: &Config) -> Router
+where
+    S: SessionStore + tower_sessions::ExpiredDeletion + Clone,
+{
+    // Sweep expired sessions from the store once a minute.
+    tokio::spawn(store.clone().continuously_delete_expired(Duration::from_secs(60)));
+    let layer = SessionManagerLayer::new(store)
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_path("/")
+        .with_secure(config.cookie_secure)
+        .with_expiry(Expiry::OnInactivity(tower_sessions::cookie::time::Duration::seconds(
+            config.session_ttl_secs,
+        )));
+    router.layer(layer)
+}
+
+async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    if state.db.ping().await {
+        (StatusCode::OK, axum::Json(serde_json::json!({ "status": "ok" })))
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(serde_json::json!({ "status": "unavailable" })),
+        )
+    }
+}
+
+/// The `shop` binary.
+pub async fn main() -> ExitCode {
+    if std::env::args().skip(1).any(|a| a == "--help" || a == "-h") {
+        print!("{}", config::HELP);
+        return ExitCode::SUCCESS;
+    }
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error}");
+            eprintln!("shop: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), StartError> {
+    let config = Config::from_env()?;
+    let mut leptos_options = get_configuration(None)
+        .map_err(|e| config::ConfigError(format!("Leptos settings: {e}")))?
+        .leptos_options;
+    if leptos_options.output_name.is_empty() {
+        leptos_options.output_name = "shop".into();
+    }
+    let addr = leptos_options.site_addr;
+    let app = build_app(config, leptos_options).await?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Bind { addr: addr.to_string(), source })?;
+    tracing::info!("listening on http://{addr}");
+    axum::serve(listener, app.into_make_service())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(StartError::Serve)?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGTERM or Ctrl-C: the server stops accepting, finishes what is in flight, exits 0.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

@@ -1,0 +1,224 @@
+mod common;
+
+use axum::http::{Method, StatusCode};
+use common::{lines, product_id, TestApp, APPLE, BANANA};
+use serde_json::Value;
+
+#[tokio::test]
+async fn a_new_guest_has_an_empty_cart_and_no_cookie() {
+    let app = TestApp::new().await;
+    let client = app.client();
+    let response = client.get("/api/v1/cart").await;
+    assert_eq!(response.status, StatusCode::OK);
+    assert!(response.set_cookie().is_none(), "no cookie before the first change");
+    let cart = response.json();
+    assert_eq!(cart["lines"], serde_json::json!([]));
+    assert_eq!(cart["item_count"], 0);
+    assert_eq!(cart["subtotal_cents"], 0);
+    assert_eq!(cart["currency"], "USD");
+}
+
+#[tokio::test]
+async fn the_first_change_sets_the_session_cookie() {
+    let app = TestApp::new().await;
+    let client = app.client();
+    let response = client.add(BANANA, 2).await;
+    assert_eq!(response.status, StatusCode::OK);
+    let cookie = response.set_cookie().expect("a session cookie");
+    assert!(cookie.starts_with("shop_session="), "{cookie}");
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(cookie.contains("Path=/"), "{cookie}");
+    assert!(!cookie.contains("Secure"), "not Secure unless configured: {cookie}");
+    // The cart comes back with the cookie.
+    assert_eq!(lines(&client.cart().await), vec![("banana".to_string(), 2)]);
+}
+
+#[tokio::test]
+async fn adding_sums_into_one_line_and_totals_add_up() {
+    let app = TestApp::new().await;
+    let client = app.client();
+    client.add(BANANA, 2).await;
+    client.add(APPLE, 1).await;
+    let response = client.add(BANANA, 3).await;
+    assert_eq!(response.status, StatusCode::OK);
+    let cart = response.json();
+    assert_eq!(lines(&cart), vec![("banana".to_string(), 5), ("apple".to_string(), 1)]);
+    let mut subtotal = 0;
+    let mut count = 0;
+    for line in cart["lines"].as_array().unwrap() {
+        let total = line["unit_price_cents"].as_i64().unwrap() * line["quantity"].as_i64().unwrap();
+        assert_eq!(line["line_total_cents"].as_i64().unwrap(), total);
+        for field in ["product_id", "slug", "name", "unit_price_cents", "quantity", "line_total_cents", "stock"] {
+            assert!(!line[field].is_null(), "{field}");
+        }
+        subtotal += total;
+        count += line["quantity"].as_i64().unwrap();
+    }
+    assert_eq!(cart["subtotal_cents"].as_i64().unwrap(), subtotal);
+    assert_eq!(cart["item_count"].as_i64().unwrap(), count);
+    assert_eq!(subtotal, 5 * 129 + 89);
+}
+
+#[tokio::test]
+async fn setting_and_removing_lines() {
+    let app = TestApp::new().await;
+    let client = app.client();
+    client.add(BANANA, 2).await;
+    client.add(APPLE, 4).await;
+    let set = client.json(Method::PUT, &format!("/api/v1/cart/items/{BANANA}"), r#"{"quantity":7}"#).await;
+    assert_eq!(set.status, StatusCode::OK);
+    assert_eq!(lines(&set.json()), vec![("banana".to_string(), 7), ("apple".to_string(), 4)]);
+    let zero = client.json(Method::PUT, &format!("/api/v1/cart/items/{BANANA}"), r#"{"quantity":0}"#).await;
+    assert_eq!(lines(&zero.json()), vec![("apple".to_string(), 4)]);
+    let removed = client.delete(&format!("/api/v1/cart/items/{APPLE}")).await;
+    assert_eq!(removed.status, StatusCode::OK);
+    assert_eq!(removed.json()["item_count"], 0);
+    // Removing what is not there changes nothing and is not an error.
+    let again = client.delete(&format!("/api/v1/cart/items/{APPLE}")).await;
+    assert_eq!(again.status, StatusCode::OK);
+    // PUT on a product not yet in the cart sets its line.
+    let put_new = client.json(Method::PUT, &format!("/api/v1/cart/items/{APPLE}"), r#"{"quantity":3}"#).await;
+    assert_eq!(lines(&put_new.json()), vec![("apple".to_string(), 3)]);
+}
+
+async fn assert_refused(client: &common::Client, response: common::TestResponse, status: StatusCode, code: &str, before: &Value, what: &str) {
+    assert_eq!(response.status, status, "{what}: {}", response.text());
+    assert_eq!(response.error_code(), code, "{what}");
+    assert_eq!(&client.cart().await, before, "{what}: the cart is unchanged");
+}
+
+#[tokio::test]
+async fn bad_quantities_are_400_and_change_nothing() {
+    let app = TestApp::new().await;
+    let client = app.client();
+    client.add(BANANA, 1).await;
+    let before = client.cart().await;
+    for quantity in ["0", "-1", "100", "1.5", "\"3\"", "null", "1e30", "99999999999999999999", "true", "[1]", "{}"] {
+        let body = format!(r#"{{"product_id":{APPLE},"quantity":{quantity}}}"#);
+        let response = client.json(Method::POST, "/api/v1/cart/items", &body).await;
+        assert_refused(&client, response, StatusCode::BAD_REQUEST, "invalid_input", &before, &format!("add {quantity}")).await;
+        let body = format!(r#"{{"quantity":{quantity}}}"#);
+        if quantity == "0" {
+            continue; // 0 is a valid PUT: it removes the line.
+        }
+        let response = client.json(Method::PUT, &format!("/api/v1/cart/items/{BANANA}"), &body).await;
+        assert_refused(&client, response, StatusCode::BAD_REQUEST, "invalid_input", &before, &format!("set {quantity}")).await;
+    }
+    for body in [
+        "",
+        "{",
+        "not json",
+        "[]",
+        r#"{"product_id":1}"#,
+        r#"{"quantity":1}"#,
+        r#"{"product_id":"1","quantity":1}"#,
+        r#"{"product_id":1.5,"quantity":1}"#,
+        r#"{"product_id":1,"quantity":1,"extra":true}"#,
+    ] {
+        let response = client.json(Method::POST, "/api/v1/cart/items", body).await;
+        assert_refused(&client, response, StatusCode::BAD_REQUEST, "invalid_input", &before, body).await;
+    }
+    // Not declared as JSON.
+    let response = client
+        .send(
+            axum::http::Request::post("/api/v1/cart/items")
+                .header("content-type", "text/plain")
+                .body(axum::body::Body::from(r#"{"product_id":2,"quantity":1}"#))
+                .unwrap(),
+        )
+        .await;
+    assert_refused(&client, response, StatusCode::BAD_REQUEST, "invalid_input", &before, "text/plain").await;
+    for path in ["abc", "0", "-1", "1.5", "99999999999999999999999"] {
+        let response = client.json(Method::PUT, &format!("/api/v1/cart/items/{path}"), r#"{"quantity":1}"#).await;
+        assert_refused(&client, response, StatusCode::BAD_REQUEST, "invalid_input", &before, path).await;
+        let response = client.delete(&format!("/api/v1/cart/items/{path}")).await;
+        assert_refused(&client, response, StatusCode::BAD_REQUEST, "invalid_input", &before, path).await;
+    }
+}
+
+#[tokio::test]
+async fn unknown_products_are_404_and_a_refused_first_add_sets_no_cookie() {
+    let app = TestApp::new().await;
+    let client = app.client();
+    let response = client.add(999_999, 1).await;
+    assert_eq!(response.status, StatusCode::NOT_FOUND);
+    assert_eq!(response.error_code(), "not_found");
+    assert!(response.set_cookie().is_none());
+    client.add(BANANA, 1).await;
+    let before = client.cart().await;
+    let response = client.json(Method::PUT, "/api/v1/cart/items/999999", r#"{"quantity":1}"#).await;
+    assert_refused(&client, response, StatusCode::NOT_FOUND, "not_found", &before, "put").await;
+    let response = client.delete("/api/v1/cart/items/999999").await;
+    assert_refused(&client, response, StatusCode::NOT_FOUND, "not_found", &before, "delete").await;
+}
+
+#[tokio::test]
+async fn a_line_never_exceeds_stock_nor_99() {
+    let app = TestApp::new().await;
+    let client = app.client();
+    let saffron = product_id(&client, "saffron").await;
+    let truffle = product_id(&client, "black-truffle").await;
+
+    let out = client.add(saffron, 1).await;
+    assert_eq!(out.status, StatusCode::CONFLICT);
+    assert_eq!(out.error_code(), "insufficient_stock");
+    assert!(out.set_cookie().is_none(), "a refused first add makes no session");
+
+    assert_eq!(client.add(truffle, 2).await.status, StatusCode::OK);
+    let before = client.cart().await;
+    let response = client.add(truffle, 1).await;
+    assert_refused(&client, response, StatusCode::CONFLICT, "insufficient_stock", &before, "3rd truffle").await;
+    let response = client.json(Method::PUT, &format!("/api/v1/cart/items/{truffle}"), r#"{"quantity":3}"#).await;
+    assert_refused(&client, response, StatusCode::CONFLICT, "insufficient_stock", &before, "set 3 truffles").await;
+
+    // Bananas: 120 in stock, but a line holds at most 99.
+    assert_eq!(client.add(BANANA, 99).await.status, StatusCode::OK);
+    let before = client.cart().await;
+    let response = client.add(BANANA, 1).await;
+    assert_refused(&client, response, StatusCode::CONFLICT, "insufficient_stock", &before, "100th banana").await;
+    let response = client.add(BANANA, 99).await;
+    assert_refused(&client, response, StatusCode::CONFLICT, "insufficient_stock", &before, "198 bananas").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn twenty_concurrent_adds_of_one_make_twenty() {
+    let app = TestApp::new().await;
+    let client = app.client();
+    // The first change makes the cart and the cookie; the 20 then race on one cart.
+    client.add(APPLE, 1).await;
+    let adds = (0..20).map(|_| {
+        let client = client.clone();
+        tokio::spawn(async move { client.add(BANANA, 1).await.status })
+    });
+    for status in futures_join(adds).await {
+        assert_eq!(status, StatusCode::OK);
+    }
+    assert_eq!(lines(&client.cart().await), vec![("apple".to_string(), 1), ("banana".to_string(), 20)]);
+}
+
+async fn futures_join<T: Send + 'static>(handles: impl Iterator<Item = tokio::task::JoinHandle<T>>) -> Vec<T> {
+    let mut out = Vec::new();
+    let handles: Vec<_> = handles.collect();
+    for handle in handles {
+        out.push(handle.await.unwrap());
+    }
+    out
+}
+
+#[tokio::test]
+async fn carts_belong_to_their_session() {
+    let app = TestApp::new().await;
+    let alice = app.client();
+    let bob = app.client();
+    alice.add(BANANA, 3).await;
+    bob.add(APPLE, 1).await;
+    assert_eq!(lines(&alice.cart().await), vec![("banana".to_string(), 3)]);
+    assert_eq!(lines(&bob.cart().await), vec![("apple".to_string(), 1)]);
+    // A made-up session id is simply a new guest.
+    let stranger = app.client();
+    *stranger.cookie.lock().unwrap() = Some("shop_session=not-a-real-session-id".into());
+    let response = stranger.get("/api/v1/cart").await;
+    assert_eq!(response.status, StatusCode::OK);
+    assert_eq!(response.json()["item_count"], 0);
+}

@@ -1,0 +1,159 @@
+//! Drives the real router (the same one the binary serves) against a fresh SQLite database
+//! in a temporary folder, one per test.
+#![allow(dead_code)]
+
+use axum::{
+    body::Body,
+    http::{header, HeaderMap, Method, Request, StatusCode},
+    Router,
+};
+use http_body_util::BodyExt;
+use leptos::prelude::LeptosOptions;
+use serde_json::Value;
+use shop::server::{build_app, config::Config};
+use std::sync::{Arc, Mutex};
+use tower::ServiceExt;
+
+pub struct TestApp {
+    pub router: Router,
+    _dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    pub async fn new() -> TestApp {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let config = Config {
+            database_url: format!("sqlite://{}", dir.path().join("shop.db").display()),
+            ..Config::default()
+        };
+        let options = LeptosOptions::builder().output_name("shop").site_root("target/site").build();
+        let router = build_app(config, options).await.expect("the app starts");
+        TestApp { router, _dir: dir }
+    }
+
+    /// A client with its own cookie jar (one cookie: the session).
+    pub fn client(&self) -> Client {
+        Client { router: self.router.clone(), cookie: Arc::new(Mutex::new(None)) }
+    }
+}
+
+#[derive(Clone)]
+pub struct Client {
+    router: Router,
+    pub cookie: Arc<Mutex<Option<String>>>,
+}
+
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl TestResponse {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|_| {
+            panic!("not JSON ({}): {}", self.status, String::from_utf8_lossy(&self.body))
+        })
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn set_cookie(&self) -> Option<String> {
+        self.headers.get(header::SET_COOKIE).map(|v| v.to_str().unwrap().to_string())
+    }
+
+    /// Asserts the contract's error body and returns its code.
+    pub fn error_code(&self) -> String {
+        let body = self.json();
+        let code = body["error"]["code"].as_str().unwrap_or_else(|| panic!("no error code in {body}"));
+        let message = body["error"]["message"].as_str().expect("an error message");
+        assert!(!message.is_empty());
+        code.to_string()
+    }
+}
+
+impl Client {
+    pub async fn send(&self, request: Request<Body>) -> TestResponse {
+        let mut request = request;
+        if let Some(cookie) = self.cookie.lock().unwrap().clone() {
+            request.headers_mut().insert(header::COOKIE, cookie.parse().unwrap());
+        }
+        let response = self.router.clone().oneshot(request).await.expect("infallible");
+        let status = response.status();
+        let headers = response.headers().clone();
+        if let Some(set_cookie) = headers.get(header::SET_COOKIE) {
+            let pair = set_cookie.to_str().unwrap().split(';').next().unwrap().to_string();
+            *self.cookie.lock().unwrap() = Some(pair);
+        }
+        let body = response.into_body().collect().await.unwrap().to_bytes().to_vec();
+        TestResponse { status, headers, body }
+    }
+
+    pub async fn get(&self, uri: &str) -> TestResponse {
+        self.send(Request::get(uri).body(Body::empty()).unwrap()).await
+    }
+
+    pub async fn json(&self, method: Method, uri: &str, body: &str) -> TestResponse {
+        self.send(
+            Request::builder()
+                .method(method)
+                .uri(uri)
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_string()))
+                .unwrap(),
+        )
+        .await
+    }
+
+    pub async fn delete(&self, uri: &str) -> TestResponse {
+        self.send(Request::delete(uri).body(Body::empty()).unwrap()).await
+    }
+
+    /// A plain HTML form post, as a browser without JavaScript sends it.
+    pub async fn form_post(&self, uri: &str, form: &str, referer: &str) -> TestResponse {
+        self.send(
+            Request::post(uri)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(header::ACCEPT, "text/html,application/xhtml+xml")
+                .header(header::REFERER, referer)
+                .body(Body::from(form.to_string()))
+                .unwrap(),
+        )
+        .await
+    }
+
+    pub async fn cart(&self) -> Value {
+        let response = self.get("/api/v1/cart").await;
+        assert_eq!(response.status, StatusCode::OK);
+        response.json()
+    }
+
+    pub async fn add(&self, product_id: i64, quantity: i64) -> TestResponse {
+        self.json(
+            Method::POST,
+            "/api/v1/cart/items",
+            &format!(r#"{{"product_id":{product_id},"quantity":{quantity}}}"#),
+        )
+        .await
+    }
+}
+
+/// Product ids fixed by the seed migration.
+pub const BANANA: i64 = 1;
+pub const APPLE: i64 = 2;
+
+pub async fn product_id(client: &Client, slug: &str) -> i64 {
+    client.get(&format!("/api/v1/products/{slug}")).await.json()["id"].as_i64().unwrap()
+}
+
+/// `(slug, quantity)` of each line.
+pub fn lines(cart: &Value) -> Vec<(String, i64)> {
+    cart["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["slug"].as_str().unwrap().to_string(), l["quantity"].as_i64().unwrap()))
+        .collect()
+}

@@ -1,0 +1,139 @@
+//! Server-rendered pages and the no-JavaScript form posts, through the real router.
+mod common;
+
+use axum::http::StatusCode;
+use common::{lines, TestApp, APPLE, BANANA};
+
+fn count(html: &str, needle: &str) -> usize {
+    html.matches(needle).count()
+}
+
+/// The text right inside each element with this `data-testid`.
+fn texts(html: &str, test_id: &str) -> Vec<String> {
+    let marker = format!(r#"data-testid="{test_id}""#);
+    html.match_indices(&marker)
+        .map(|(at, _)| {
+            let rest = &html[at..];
+            let start = rest.find('>').unwrap() + 1;
+            let end = rest[start..].find('<').unwrap();
+            rest[start..start + end].to_string()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_home_page_lists_a_page_of_products() {
+    let app = TestApp::new().await;
+    let page = app.client().get("/").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = page.text();
+    assert_eq!(count(&html, r#"data-testid="product-card""#), 12);
+    assert!(html.contains(r#"data-testid="search-input""#));
+    assert!(html.contains(r#"data-testid="category-filter""#));
+    assert!(html.contains(r#"data-testid="pagination""#));
+    assert!(html.contains(r#"data-testid="cart-count""#));
+}
+
+#[tokio::test]
+async fn search_and_filter_links_render_on_the_server() {
+    let app = TestApp::new().await;
+    let client = app.client();
+    let html = client.get("/?q=banana").await.text();
+    assert!(html.contains(r#"data-product-slug="banana""#));
+    assert!(!html.contains(r#"data-product-slug="apple""#));
+    let html = client.get("/?category=bakery").await.text();
+    assert!(!html.contains(r#"data-product-slug="banana""#));
+    let html = client.get("/?sort=price_desc&page=2").await.text();
+    assert_eq!(count(&html, r#"data-testid="product-card""#), 12);
+    // Unreadable parameters fall back to defaults on pages.
+    assert_eq!(client.get("/?page=abc&sort=zzz").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn product_pages_and_404s() {
+    let app = TestApp::new().await;
+    let client = app.client();
+    let page = client.get("/products/banana").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = page.text();
+    assert_eq!(texts(&html, "product-name"), vec!["Bananas"]);
+    assert!(html.contains("$1.29"));
+    assert!(html.contains(r#"data-testid="quantity-input""#));
+    for uri in ["/products/no-such-thing", "/no-such-page", "/cart/extra"] {
+        let page = client.get(uri).await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND, "{uri}");
+        assert!(page.text().contains("couldn"), "{uri} shows the 404 page");
+    }
+}
+
+#[tokio::test]
+async fn the_cart_page_shows_the_session_cart() {
+    let app = TestApp::new().await;
+    let client = app.client();
+    let empty = client.get("/cart").await.text();
+    assert!(empty.contains(r#"data-testid="cart-empty""#));
+    client.add(BANANA, 2).await;
+    client.add(APPLE, 1).await;
+    let html = client.get("/cart").await.text();
+    assert!(html.contains(r#"data-product-slug="banana""#));
+    assert!(html.contains(r#"data-product-slug="apple""#));
+    assert!(html.contains("$3.47"), "subtotal 2×1.29 + 0.89");
+    assert_eq!(texts(&html, "cart-count"), vec!["3"], "header count");
+    assert_eq!(texts(&html, "cart-subtotal"), vec!["$3.47"]);
+}
+
+#[tokio::test]
+async fn forms_work_without_javascript() {
+    let app = TestApp::new().await;
+    let client = app.client();
+    let referer = "http://127.0.0.1:3000/products/banana";
+    let response = client.form_post("/fn/cart/add", &format!("product_id={BANANA}&quantity=3"), referer).await;
+    assert_eq!(response.status, StatusCode::FOUND, "{}", response.text());
+    assert_eq!(response.headers["location"].to_str().unwrap().trim_end_matches('?'), referer);
+    assert!(response.set_cookie().unwrap().starts_with("shop_session="));
+    client.form_post("/fn/cart/add", &format!("product_id={APPLE}&quantity=1"), referer).await;
+    client.form_post("/fn/cart/set", &format!("product_id={BANANA}&quantity=5"), "http://127.0.0.1:3000/cart").await;
+    client.form_post("/fn/cart/remove", &format!("product_id={APPLE}"), "http://127.0.0.1:3000/cart").await;
+    assert_eq!(lines(&client.cart().await), vec![("banana".to_string(), 5)]);
+}
+
+#[tokio::test]
+async fn a_refused_form_post_comes_back_with_the_error_shown() {
+    let app = TestApp::new().await;
+    let client = app.client();
+    client.add(BANANA, 1).await;
+    let before = client.cart().await;
+    let referer = "http://127.0.0.1:3000/products/apple";
+    for form in [
+        format!("product_id={APPLE}&quantity=81"),
+        format!("product_id={APPLE}&quantity=abc"),
+        format!("product_id={APPLE}&quantity=0"),
+        "product_id=999999&quantity=1".to_string(),
+    ] {
+        let response = client.form_post("/fn/cart/add", &form, referer).await;
+        assert_eq!(response.status, StatusCode::FOUND, "{form}");
+        let location = response.headers["location"].to_str().unwrap().to_string();
+        assert!(location.starts_with(referer) && location.contains("__err="), "{location}");
+        let path = location.trim_start_matches("http://127.0.0.1:3000");
+        let page = client.get(path).await;
+        assert!(page.text().contains(r#"data-testid="error-message""#), "{form}: the page shows the error");
+        assert!(page.text().contains(r#"role="alert""#));
+        assert_eq!(client.cart().await, before, "{form}");
+    }
+}
+
+#[tokio::test]
+async fn server_functions_called_by_the_app_get_real_status_codes() {
+    let app = TestApp::new().await;
+    let client = app.client();
+    let response = client
+        .send(
+            axum::http::Request::post("/fn/cart/add")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("accept", "application/json")
+                .body(axum::body::Body::from("product_id=2&quantity=81"))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::CONFLICT, "{}", response.text());
+}
