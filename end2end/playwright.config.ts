@@ -24,7 +24,7 @@ export default defineConfig({
   fullyParallel: true,
   forbidOnly: !!process.env.CI,
   workers: 2,
-  retries: process.env.CI ? 1 : 0,
+  retries: 0,
   // Hydrating a debug WASM bundle on a 2-core machine can take a few seconds per page.
   timeout: 60_000,
   expect: { timeout: 10_000 },

@@ -24,6 +24,8 @@ pub struct Product {
     pub stock: i64,
     /// The category's slug.
     pub category: String,
+    /// The category's name, for people.
+    pub category_name: String,
     pub image_url: String,
 }
 

@@ -73,7 +73,7 @@ fn SearchForm(query: Memo<ProductQuery>) -> impl IntoView {
                         maxlength="100"
                         placeholder="Bananas, basil, sourdough…"
                         data-testid="search-input"
-                        prop:value=move || current().q
+                        value=move || current().q
                     />
                 </div>
                 {move || {
@@ -162,7 +162,6 @@ fn ProductCard(product: Product) -> impl IntoView {
             <div class="card__body">
                 <h2 class="card__title"><a href=href>{product.name.clone()}</a></h2>
                 <p class="card__price" data-testid="product-price">{format_cents(product.price_cents)}</p>
-                {(!in_stock).then(|| view! { <p class="badge badge--muted">"Out of stock"</p> })}
             </div>
             <AddToCartForm product_id=product.id name=product.name in_stock/>
         </article>
@@ -236,11 +235,11 @@ fn ProductDetail(product: Product) -> impl IntoView {
         <nav class="breadcrumbs" aria-label="Breadcrumb">
             <a href="/">"Shop"</a>
             <span aria-hidden="true">" / "</span>
-            <a href=category_href>{product.category.clone()}</a>
+            <a href=category_href>{product.category_name.clone()}</a>
         </nav>
         <article class="product">
             <div class="product__image">
-                <img src=product.image_url.clone() alt=product.name.clone() width="480" height="480"/>
+                <img src=product.image_url.clone() alt="" width="480" height="480"/>
             </div>
             <div class="product__info">
                 <h1 data-testid="product-name">{product.name.clone()}</h1>

@@ -5,7 +5,7 @@ use crate::{error::AppError, money::CURRENCY, server::db::Db};
 use sqlx::{any::AnyRow, Row};
 
 const PRODUCT_COLUMNS: &str = "p.id, p.slug, p.name, p.description, p.price_cents, p.stock, \
-     c.slug AS category, p.image_url";
+     c.slug AS category, c.name AS category_name, p.image_url";
 
 fn product_from_row(row: &AnyRow) -> Result<Product, sqlx::Error> {
     Ok(Product {
@@ -17,6 +17,7 @@ fn product_from_row(row: &AnyRow) -> Result<Product, sqlx::Error> {
         currency: CURRENCY.to_string(),
         stock: row.try_get("stock")?,
         category: row.try_get("category")?,
+        category_name: row.try_get("category_name")?,
         image_url: row.try_get("image_url")?,
     })
 }

@@ -1,0 +1,33 @@
+# The two commands that matter:
+#   make run    install what is missing, build, and serve the shop on http://127.0.0.1:3000 (SQLite)
+#   make test   install what is missing, then run every test: Rust, then Playwright in Chromium
+SHELL := /bin/bash
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+
+.PHONY: run dev setup build test test-rust test-e2e clean
+
+run: setup
+	cargo leptos serve
+
+# Rebuilds and reloads the browser on every change.
+dev: setup
+	cargo leptos watch
+
+setup:
+	@bash scripts/setup.sh
+
+build: setup
+	cargo leptos build
+
+test: setup test-rust test-e2e
+
+test-rust:
+	cargo test --features ssr
+
+test-e2e:
+	cargo leptos build
+	cd end2end && npx playwright test
+
+clean:
+	cargo clean
+	rm -rf end2end/node_modules end2end/test-results end2end/playwright-report
