@@ -3,6 +3,9 @@
 #   make test   install what is missing, then run every test: Rust, then Playwright in Chromium
 SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(PATH)
+# The name cargo-leptos gives the JS/WASM bundle; set for plain cargo builds too, so a server
+# binary built outside cargo-leptos still points the browser at the right files.
+export LEPTOS_OUTPUT_NAME := shop
 
 .PHONY: run dev setup build test test-rust test-e2e clean
 
@@ -21,8 +24,10 @@ build: setup
 
 test: setup test-rust test-e2e
 
+# A target folder of their own: cargo-leptos builds with other flags, and sharing one folder
+# would rebuild everything each time the two alternate.
 test-rust:
-	cargo test --features ssr
+	cargo test --features ssr --target-dir target/rust-tests
 
 test-e2e:
 	cargo leptos build
