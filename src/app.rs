@@ -1,6 +1,8 @@
 //! The HTML shell, the router and the layout every page shares.
 
 use crate::{
+    auth::pages::{provide_auth, use_auth, AuthControls, LoginPage, RegisterPage},
+    auth::explain::AuthPage,
     cart::pages::{provide_cart, CartAlert, CartLink, CartPage},
     catalog::pages::{HomePage, ProductPage},
 };
@@ -58,7 +60,8 @@ pub fn App() -> impl IntoView {
 /// Everything inside the router: the cart context needs the router's location.
 #[component]
 fn Layout() -> impl IntoView {
-    provide_cart();
+    provide_auth();
+    provide_cart(use_auth());
     view! {
         <a class="skip-link" href="#main">"Skip to content"</a>
         <header class="site-header">
@@ -71,6 +74,7 @@ fn Layout() -> impl IntoView {
                     <a href="/">"Shop"</a>
                     <CartLink/>
                 </nav>
+                <AuthControls/>
             </div>
         </header>
         <main id="main" class="site-main" tabindex="-1">
@@ -79,6 +83,9 @@ fn Layout() -> impl IntoView {
                 <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
                 <Route path=path!("/products/:slug") view=ProductPage ssr=SsrMode::Async/>
                 <Route path=path!("/cart") view=CartPage ssr=SsrMode::Async/>
+                <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
+                <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async/>
+                <Route path=path!("/auth") view=AuthPage ssr=SsrMode::Async/>
             </Routes>
         </main>
         <footer class="site-footer">

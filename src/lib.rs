@@ -4,10 +4,12 @@
 //! functions and their pages; the server-only parts sit behind `feature = "ssr"`.
 
 pub mod app;
+pub mod auth;
 pub mod cart;
 pub mod catalog;
 pub mod error;
 pub mod money;
+pub mod server_time;
 
 #[cfg(feature = "ssr")]
 pub mod server;

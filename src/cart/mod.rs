@@ -4,7 +4,7 @@ pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod service;
 
-use crate::error::AppError;
+use crate::{auth::{client::BearerClient, GuestLine}, error::AppError};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -64,7 +64,7 @@ pub fn check_set_quantity(quantity: i64) -> Result<(), AppError> {
     }
 }
 
-#[server(prefix = "/fn", endpoint = "cart/get")]
+#[server(prefix = "/fn", endpoint = "cart/get", client = BearerClient)]
 pub async fn get_cart() -> Result<Cart, AppError> {
     use crate::server::{respond, state, visitor::Visitor};
     let state = state()?;
@@ -75,7 +75,7 @@ pub async fn get_cart() -> Result<Cart, AppError> {
     respond(result.await)
 }
 
-#[server(prefix = "/fn", endpoint = "cart/add")]
+#[server(prefix = "/fn", endpoint = "cart/add", client = BearerClient)]
 pub async fn add_to_cart(product_id: i64, quantity: i64) -> Result<Cart, AppError> {
     use crate::server::{respond, state, visitor::Visitor};
     let state = state()?;
@@ -86,7 +86,7 @@ pub async fn add_to_cart(product_id: i64, quantity: i64) -> Result<Cart, AppErro
     respond(result.await)
 }
 
-#[server(prefix = "/fn", endpoint = "cart/set")]
+#[server(prefix = "/fn", endpoint = "cart/set", client = BearerClient)]
 pub async fn set_cart_quantity(product_id: i64, quantity: i64) -> Result<Cart, AppError> {
     use crate::server::{respond, state, visitor::Visitor};
     let state = state()?;
@@ -97,7 +97,7 @@ pub async fn set_cart_quantity(product_id: i64, quantity: i64) -> Result<Cart, A
     respond(result.await)
 }
 
-#[server(prefix = "/fn", endpoint = "cart/remove")]
+#[server(prefix = "/fn", endpoint = "cart/remove", client = BearerClient)]
 pub async fn remove_from_cart(product_id: i64) -> Result<Cart, AppError> {
     use crate::server::{respond, state, visitor::Visitor};
     let state = state()?;
@@ -106,4 +106,12 @@ pub async fn remove_from_cart(product_id: i64) -> Result<Cart, AppError> {
         service::remove(&state.db, &visitor, product_id).await
     };
     respond(result.await)
+}
+
+/// Prices a cart the browser holds (a token-mode guest's); nothing is stored.
+#[server(prefix = "/fn", endpoint = "cart/preview", client = BearerClient, input = leptos::server_fn::codec::Json)]
+pub async fn preview_cart(lines: Vec<GuestLine>, changed: Option<i64>) -> Result<Cart, AppError> {
+    use crate::server::{respond, state};
+    let state = state()?;
+    respond(service::preview(&state.db, &lines, changed).await)
 }

@@ -1,39 +1,107 @@
 //! The cart in the browser: one shared context (the cart resource and the actions that change
 //! it), the header's cart link, the add-to-cart form and the cart page.
 
-use super::{get_cart, AddToCart, Cart, CartLine, RemoveFromCart, SetCartQuantity, MAX_LINE_QUANTITY};
-use crate::{app::ErrorMessage, error::AppError, money::format_cents};
-use leptos::{prelude::*, server_fn::error::ServerFnUrlError};
+use super::{
+    add_to_cart, check_added_quantity, check_set_quantity, get_cart, preview_cart, remove_from_cart,
+    set_cart_quantity, Cart, CartLine, MAX_LINE_QUANTITY,
+};
+use crate::{
+    app::ErrorMessage,
+    auth::{client, pages::AuthContext, AuthMode, GuestLine},
+    error::AppError,
+    money::format_cents,
+};
+use leptos::{ev::SubmitEvent, prelude::*, server_fn::error::ServerFnUrlError};
 use leptos_meta::Title;
 use leptos_router::hooks::{use_location, use_query_map};
+
+/// One change to the cart.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CartChange {
+    Add { product_id: i64, quantity: i64 },
+    Set { product_id: i64, quantity: i64 },
+    Remove { product_id: i64 },
+}
 
 #[derive(Clone, Copy)]
 pub struct CartContext {
     pub cart: Resource<Result<Cart, AppError>>,
-    pub add: ServerAction<AddToCart>,
-    pub set: ServerAction<SetCartQuantity>,
-    pub remove: ServerAction<RemoveFromCart>,
+    pub change: Action<CartChange, Result<Cart, AppError>>,
     /// The outcome of the latest change made with JavaScript: `None` until one completes.
     last_outcome: RwSignal<Option<Option<AppError>>>,
 }
 
-pub fn provide_cart() {
-    let add = ServerAction::<AddToCart>::new();
-    let set = ServerAction::<SetCartQuantity>::new();
-    let remove = ServerAction::<RemoveFromCart>::new();
+/// Is the cart in the browser? Only for a token-mode guest (there is no token yet).
+fn cart_is_local(auth: &AuthContext) -> bool {
+    auth.mode.get_untracked() == AuthMode::Token && client::stored_token().is_none()
+}
+
+async fn load_cart(local: bool) -> Result<Cart, AppError> {
+    if local {
+        preview_cart(client::guest_lines(), None).await
+    } else {
+        get_cart().await
+    }
+}
+
+/// Applies a change: on the server (a session, or a signed-in token), or to the browser's
+/// guest cart, priced and checked by the server with the same rules.
+async fn apply(local: bool, change: CartChange) -> Result<Cart, AppError> {
+    if !local {
+        return match change {
+            CartChange::Add { product_id, quantity } => add_to_cart(product_id, quantity).await,
+            CartChange::Set { product_id, quantity } => set_cart_quantity(product_id, quantity).await,
+            CartChange::Remove { product_id } => remove_from_cart(product_id).await,
+        };
+    }
+    let mut lines = client::guest_lines();
+    let changed = match change {
+        CartChange::Add { product_id, quantity } => {
+            check_added_quantity(quantity)?;
+            match lines.iter_mut().find(|l| l.product_id == product_id) {
+                Some(line) => line.quantity += quantity,
+                None => lines.push(GuestLine { product_id, quantity }),
+            }
+            Some(product_id)
+        }
+        CartChange::Set { product_id, quantity } => {
+            check_set_quantity(quantity)?;
+            lines.retain(|l| l.product_id != product_id);
+            if quantity == 0 {
+                None
+            } else {
+                lines.push(GuestLine { product_id, quantity });
+                Some(product_id)
+            }
+        }
+        CartChange::Remove { product_id } => {
+            lines.retain(|l| l.product_id != product_id);
+            None
+        }
+    };
+    let cart = preview_cart(lines, changed).await?;
+    let kept: Vec<GuestLine> =
+        cart.lines.iter().map(|l| GuestLine { product_id: l.product_id, quantity: l.quantity }).collect();
+    client::save_guest_lines(&kept);
+    Ok(cart)
+}
+
+pub fn provide_cart(auth: AuthContext) {
+    let change = Action::new_local(move |change: &CartChange| {
+        let change = change.clone();
+        let local = cart_is_local(&auth);
+        async move { apply(local, change).await }
+    });
     let cart = Resource::new(
-        move || (add.version().get(), set.version().get(), remove.version().get()),
-        |_| get_cart(),
+        move || (change.version().get(), auth.version.get()),
+        move |_| load_cart(cart_is_local(&auth)),
     );
     let last_outcome = RwSignal::new(None);
-    // Remember each completed change's outcome, to show its error (or clear an old one).
-    for value in [add.value(), set.value(), remove.value()] {
-        Effect::new(move |_| {
-            if let Some(result) = value.get() {
-                last_outcome.set(Some(result.err()));
-            }
-        });
-    }
+    Effect::new(move |_| {
+        if let Some(result) = change.value().get() {
+            last_outcome.set(Some(result.err()));
+        }
+    });
     // An error belongs to the page it happened on.
     let location = use_location();
     Effect::watch(
@@ -41,11 +109,52 @@ pub fn provide_cart() {
         move |_, _, _| last_outcome.set(Some(None)),
         false,
     );
-    provide_context(CartContext { cart, add, set, remove, last_outcome });
+    provide_context(CartContext { cart, change, last_outcome });
 }
 
 pub fn use_cart() -> CartContext {
     expect_context::<CartContext>()
+}
+
+/// A form that changes the cart: with JavaScript it is handled here (and works in both
+/// modes); without, it posts to the server function at `action`, which redirects back.
+#[component]
+fn CartForm(
+    action: &'static str,
+    /// Builds the change from the form's `quantity` field (if it has one).
+    make: impl Fn(Option<String>) -> Result<CartChange, AppError> + Send + Sync + 'static,
+    children: Children,
+) -> impl IntoView {
+    let ctx = use_cart();
+    let on_submit = move |event: SubmitEvent| {
+        event.prevent_default();
+        let quantity = form_field(&event, "quantity");
+        match make(quantity) {
+            Ok(change) => {
+                ctx.change.dispatch(change);
+            }
+            Err(error) => ctx.last_outcome.set(Some(Some(error))),
+        }
+    };
+    view! {
+        <form method="post" action=action on:submit=on_submit>
+            {children()}
+        </form>
+    }
+}
+
+fn form_field(event: &SubmitEvent, name: &str) -> Option<String> {
+    use leptos::wasm_bindgen::JsCast;
+    let form = event.target()?.dyn_into::<leptos::web_sys::HtmlFormElement>().ok()?;
+    leptos::web_sys::FormData::new_with_form(&form).ok()?.get(name).as_string()
+}
+
+fn parse_quantity(value: Option<String>) -> Result<i64, AppError> {
+    value
+        .as_deref()
+        .map(str::trim)
+        .and_then(|v| v.parse::<i64>().ok())
+        .ok_or_else(|| AppError::invalid(format!("The quantity must be a whole number from 1 to {MAX_LINE_QUANTITY}.")))
 }
 
 /// The error to show for the latest cart change: from the action when JavaScript made it, or
@@ -93,10 +202,16 @@ pub fn AddToCartForm(
     #[prop(optional)] with_quantity: bool,
 ) -> impl IntoView {
     let ctx = use_cart();
-    let pending = ctx.add.pending();
+    let pending = ctx.change.pending();
     let input_id = format!("quantity-{product_id}");
     view! {
-        <ActionForm action=ctx.add>
+        <CartForm
+            action="/fn/cart/add"
+            make=move |quantity| {
+                let quantity = if with_quantity { parse_quantity(quantity)? } else { 1 };
+                Ok(CartChange::Add { product_id, quantity })
+            }
+        >
             <div class="add-to-cart" class:add-to-cart--with-quantity=with_quantity>
                 <input type="hidden" name="product_id" value=product_id/>
                 {if with_quantity {
@@ -134,7 +249,7 @@ pub fn AddToCartForm(
                     }}
                 </button>
             </div>
-        </ActionForm>
+        </CartForm>
     }
 }
 
@@ -181,10 +296,10 @@ fn CartContents(cart: Cart) -> impl IntoView {
 
 #[component]
 fn CartLineRow(line: CartLine) -> impl IntoView {
-    let ctx = use_cart();
     let href = format!("/products/{}", line.slug);
     let input_id = format!("line-quantity-{}", line.product_id);
     let max = line.stock.min(MAX_LINE_QUANTITY);
+    let product_id = line.product_id;
     let name = line.name.clone();
     let (name2, name3, name4) = (name.clone(), name.clone(), name.clone());
     view! {
@@ -194,7 +309,10 @@ fn CartLineRow(line: CartLine) -> impl IntoView {
                 <a class="cart-line__name" href=href>{name}</a>
                 <span class="muted">{format_cents(line.unit_price_cents)} " each"</span>
             </div>
-            <ActionForm action=ctx.set>
+            <CartForm
+                action="/fn/cart/set"
+                make=move |quantity| Ok(CartChange::Set { product_id, quantity: parse_quantity(quantity)? })
+            >
                 <div class="cart-line__quantity">
                     <input type="hidden" name="product_id" value=line.product_id/>
                     <label for=input_id.clone() class="visually-hidden">"Quantity of " {name2}</label>
@@ -214,14 +332,14 @@ fn CartLineRow(line: CartLine) -> impl IntoView {
                         "Update" <span class="visually-hidden">" " {name3}</span>
                     </button>
                 </div>
-            </ActionForm>
+            </CartForm>
             <strong class="cart-line__total">{format_cents(line.line_total_cents)}</strong>
-            <ActionForm action=ctx.remove>
+            <CartForm action="/fn/cart/remove" make=move |_| Ok(CartChange::Remove { product_id })>
                 <input type="hidden" name="product_id" value=line.product_id/>
                 <button type="submit" class="button button--ghost button--small" data-testid="line-remove">
                     "Remove" <span class="visually-hidden">" " {name4}</span>
                 </button>
-            </ActionForm>
+            </CartForm>
         </li>
     }
 }

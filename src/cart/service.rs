@@ -5,6 +5,7 @@
 
 use super::{check_added_quantity, check_set_quantity, Cart, CartLine, MAX_LINE_QUANTITY};
 use crate::{
+    auth::GuestLine,
     catalog::{self, Product},
     error::AppError,
     server::{db::Db, unix_now, unix_now_ms, visitor::Visitor},
@@ -157,4 +158,165 @@ pub async fn remove(db: &Db, visitor: &Visitor, product_id: i64) -> Result<Cart,
         .execute(&db.pool)
         .await?;
     load(db, Some(&cart_id)).await
+}
+
+/// The signed-in user's saved cart, if they have one.
+pub async fn user_cart_id(db: &Db, user_id: i64) -> Result<Option<String>, AppError> {
+    Ok(sqlx::query_scalar("SELECT id FROM carts WHERE user_id = $1")
+        .bind(user_id)
+        .fetch_optional(&db.pool)
+        .await?)
+}
+
+/// The signed-in user's saved cart, made now if needed (safe when two requests race).
+pub async fn user_cart_id_or_new(db: &Db, user_id: i64) -> Result<String, AppError> {
+    if let Some(id) = user_cart_id(db, user_id).await? {
+        return Ok(id);
+    }
+    let now = unix_now();
+    sqlx::query(
+        "INSERT INTO carts (id, user_id, created_at, updated_at) VALUES ($1, $2, $3, $3) \
+         ON CONFLICT (user_id) DO NOTHING",
+    )
+    .bind(uuid::Uuid::new_v4().simple().to_string())
+    .bind(user_id)
+    .bind(now)
+    .execute(&db.pool)
+    .await?;
+    user_cart_id(db, user_id).await?.ok_or(AppError::Internal)
+}
+
+pub async fn delete_cart(db: &Db, cart_id: &str) -> Result<(), AppError> {
+    sqlx::query("DELETE FROM cart_lines WHERE cart_id = $1").bind(cart_id).execute(&db.pool).await?;
+    sqlx::query("DELETE FROM carts WHERE id = $1").bind(cart_id).execute(&db.pool).await?;
+    Ok(())
+}
+
+/// Most lines a client-held cart may bring.
+pub const MAX_MERGE_LINES: usize = 100;
+
+/// Checks lines sent by a client: ids positive, quantities 1 to 99, at most 100 lines.
+pub fn check_lines(lines: &[GuestLine]) -> Result<(), AppError> {
+    if lines.len() > MAX_MERGE_LINES {
+        return Err(AppError::invalid(format!("A cart holds at most {MAX_MERGE_LINES} lines.")));
+    }
+    for line in lines {
+        if line.product_id < 1 {
+            return Err(AppError::invalid("Every product_id must be a positive whole number."));
+        }
+        check_added_quantity(line.quantity)?;
+    }
+    Ok(())
+}
+
+/// One line per product, quantities summed.
+fn combine(lines: &[GuestLine]) -> Vec<GuestLine> {
+    let mut combined: Vec<GuestLine> = Vec::new();
+    for line in lines {
+        match combined.iter_mut().find(|l| l.product_id == line.product_id) {
+            Some(existing) => existing.quantity = existing.quantity.saturating_add(line.quantity),
+            None => combined.push(line.clone()),
+        }
+    }
+    combined
+}
+
+/// Adds `lines` into cart `cart_id`: quantities summed, each line held to its stock and to 99.
+/// Products that no longer exist or are out of stock are left out.
+async fn merge_lines(db: &Db, cart_id: &str, lines: &[GuestLine]) -> Result<(), AppError> {
+    for line in combine(lines) {
+        let product = match catalog::service::by_id(db, line.product_id).await {
+            Ok(product) => product,
+            Err(AppError::NotFound(_)) => continue,
+            Err(error) => return Err(error),
+        };
+        let cap = product.stock.min(MAX_LINE_QUANTITY);
+        if cap < 1 {
+            continue;
+        }
+        sqlx::query(
+            "INSERT INTO cart_lines (cart_id, product_id, quantity, added_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (cart_id, product_id) DO UPDATE SET quantity = \
+             CASE WHEN cart_lines.quantity + excluded.quantity > $5 THEN $5 \
+             ELSE cart_lines.quantity + excluded.quantity END",
+        )
+        .bind(cart_id)
+        .bind(line.product_id)
+        .bind(line.quantity.min(cap))
+        .bind(unix_now_ms())
+        .bind(cap)
+        .execute(&db.pool)
+        .await?;
+    }
+    Ok(())
+}
+
+/// A client-held cart joins the visitor's cart (the user's when signed in).
+pub async fn merge(db: &Db, visitor: &Visitor, lines: &[GuestLine]) -> Result<Cart, AppError> {
+    check_lines(lines)?;
+    if lines.is_empty() {
+        return load(db, visitor.cart_id().await?.as_deref()).await;
+    }
+    let cart_id = visitor.cart_id_or_new().await?;
+    touch(db, &cart_id).await?;
+    merge_lines(db, &cart_id, lines).await?;
+    load(db, Some(&cart_id)).await
+}
+
+/// At sign-in: the guest's cart joins the user's saved cart, then is deleted, so signing in
+/// twice never doubles it.
+pub async fn absorb_cart(db: &Db, guest_cart_id: &str, user_id: i64) -> Result<(), AppError> {
+    let guest = load(db, Some(guest_cart_id)).await?;
+    if !guest.lines.is_empty() {
+        let lines: Vec<GuestLine> = guest
+            .lines
+            .iter()
+            .map(|l| GuestLine { product_id: l.product_id, quantity: l.quantity })
+            .collect();
+        let user_cart = user_cart_id_or_new(db, user_id).await?;
+        merge_lines(db, &user_cart, &lines).await?;
+    }
+    delete_cart(db, guest_cart_id).await
+}
+
+/// Prices a client-held cart without storing anything: the cart of a token-mode guest, which
+/// lives in the browser. The line for `changed` (the one the guest just changed) must obey the
+/// rules exactly; other lines are held to what is in stock now.
+pub async fn preview(db: &Db, lines: &[GuestLine], changed: Option<i64>) -> Result<Cart, AppError> {
+    if lines.len() > MAX_MERGE_LINES {
+        return Err(AppError::invalid(format!("A cart holds at most {MAX_MERGE_LINES} lines.")));
+    }
+    let mut out = Vec::new();
+    for line in combine(lines) {
+        let strict = changed == Some(line.product_id);
+        if strict {
+            check_added_quantity(line.quantity)?;
+        } else if line.product_id < 1 || line.quantity < 1 {
+            continue;
+        }
+        let product = match catalog::service::by_id(db, line.product_id).await {
+            Ok(product) => product,
+            Err(AppError::NotFound(_)) if !strict => continue,
+            Err(error) => return Err(error),
+        };
+        let cap = product.stock.min(MAX_LINE_QUANTITY);
+        if strict && line.quantity > cap {
+            return Err(too_many(&product, line.quantity));
+        }
+        let quantity = line.quantity.min(cap);
+        if quantity < 1 {
+            continue;
+        }
+        out.push(CartLine {
+            product_id: product.id,
+            slug: product.slug,
+            name: product.name,
+            unit_price_cents: product.price_cents,
+            quantity,
+            line_total_cents: product.price_cents * quantity,
+            stock: product.stock,
+            image_url: product.image_url,
+        });
+    }
+    Ok(Cart::from_lines(out))
 }

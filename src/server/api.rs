@@ -7,12 +7,15 @@ use super::{
     AppState,
 };
 use crate::{
+    auth::{self, AuthMode, GuestLine, SignedIn, User},
     cart::{self, Cart},
     catalog::{self, Category, Product, ProductPage, ProductQuery, RawProductQuery},
     error::AppError,
 };
 use axum::{
     extract::{Query, State},
+    http::StatusCode,
+    response::IntoResponse,
     routing::{get, post, put},
     Router,
 };
@@ -26,6 +29,13 @@ pub fn router() -> Router<AppState> {
         .route("/cart", get(get_cart))
         .route("/cart/items", post(add_item))
         .route("/cart/items/{product_id}", put(set_item).delete(remove_item))
+        .route("/cart/merge", post(merge_cart))
+        .route("/auth/register", post(register))
+        .route("/auth/login", post(login))
+        .route("/auth/logout", post(logout))
+        .route("/auth/logout-all", post(logout_all))
+        .route("/auth/switch", post(switch))
+        .route("/me", get(me))
         .fallback(|| async { AppError::NotFound("This API route".into()) })
 }
 
@@ -92,4 +102,83 @@ async fn remove_item(
     IdPath(product_id): IdPath,
 ) -> ApiResult<Cart> {
     Ok(axum::Json(cart::service::remove(&state.db, &visitor, product_id).await?))
+}
+
+#[derive(Deserialize)]
+struct MergeBody {
+    lines: Vec<GuestLine>,
+}
+
+async fn merge_cart(State(state): State<AppState>, visitor: Visitor, Json(body): Json<MergeBody>) -> ApiResult<Cart> {
+    if visitor.user.is_none() {
+        return Err(AppError::Unauthenticated);
+    }
+    Ok(axum::Json(cart::service::merge(&state.db, &visitor, &body.lines).await?))
+}
+
+#[derive(Deserialize)]
+struct RegisterBody {
+    email: String,
+    password: String,
+    name: String,
+}
+
+#[derive(serde::Serialize)]
+struct UserBody {
+    user: User,
+}
+
+async fn register(State(state): State<AppState>, Json(body): Json<RegisterBody>) -> Result<impl IntoResponse, AppError> {
+    let user = auth::service::register(&state, &body.email, &body.password, &body.name).await?;
+    Ok((StatusCode::CREATED, axum::Json(UserBody { user })))
+}
+
+#[derive(Deserialize)]
+struct LoginBody {
+    email: String,
+    password: String,
+    mode: String,
+}
+
+fn parse_mode(mode: &str) -> Result<AuthMode, AppError> {
+    AuthMode::parse(mode).ok_or_else(|| AppError::invalid("mode must be \"session\" or \"token\"."))
+}
+
+async fn login(State(state): State<AppState>, visitor: Visitor, Json(body): Json<LoginBody>) -> ApiResult<SignedIn> {
+    let mode = parse_mode(&body.mode)?;
+    let user = auth::service::authenticate(&state, &body.email, &body.password).await?;
+    Ok(axum::Json(auth::service::sign_in(&state, &visitor, user, mode).await?))
+}
+
+async fn logout(State(state): State<AppState>, visitor: Visitor) -> Result<StatusCode, AppError> {
+    auth::service::sign_out(&state, &visitor).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn logout_all(State(state): State<AppState>, visitor: Visitor) -> Result<StatusCode, AppError> {
+    auth::service::sign_out_everywhere(&state, &visitor).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct SwitchBody {
+    mode: String,
+}
+
+async fn switch(State(state): State<AppState>, visitor: Visitor, Json(body): Json<SwitchBody>) -> ApiResult<SignedIn> {
+    let mode = parse_mode(&body.mode)?;
+    Ok(axum::Json(auth::service::switch(&state, &visitor, mode).await?))
+}
+
+#[derive(serde::Serialize)]
+struct MeBody {
+    user: User,
+    mode: AuthMode,
+}
+
+async fn me(visitor: Visitor) -> ApiResult<MeBody> {
+    match (visitor.user.clone(), visitor.mode()) {
+        (Some(user), Some(mode)) => Ok(axum::Json(MeBody { user, mode })),
+        _ => Err(AppError::Unauthenticated),
+    }
 }

@@ -35,6 +35,7 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub db: Db,
     pub config: Arc<Config>,
+    pub jwt: Arc<crate::auth::service::JwtKeys>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -67,6 +68,17 @@ pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
     result
 }
 
+/// After a plain HTML form post (no JavaScript), send the browser to `path` instead of back to
+/// the page it came from. Calls made by the app itself are left alone.
+pub fn redirect_plain_form(path: &str) {
+    let wants_html = use_context::<Parts>()
+        .and_then(|parts| parts.headers.get(ACCEPT)?.to_str().ok().map(|v| v.contains("text/html")))
+        .unwrap_or(false);
+    if wants_html {
+        leptos_axum::redirect(path);
+    }
+}
+
 pub fn unix_now() -> i64 {
     unix_now_ms() / 1000
 }
@@ -85,6 +97,8 @@ pub enum StartError {
     Config(#[from] config::ConfigError),
     #[error(transparent)]
     Db(#[from] db::DbError),
+    #[error("token secret: {0}")]
+    Secret(String),
     #[error("session store: {0}")]
     Sessions(#[source] sqlx::Error),
     #[error("could not listen on {addr}: {source}")]
@@ -98,7 +112,25 @@ pub enum StartError {
 pub async fn build_app(config: Config, leptos_options: LeptosOptions) -> Result<Router, StartError> {
     let (db, sessions) = db::connect(&config.database_url).await?;
     db::migrate(&sessions).await?;
-    let state = AppState { leptos_options: leptos_options.clone(), db, config: Arc::new(config) };
+    let jwt = crate::auth::service::load_keys(&db, config.jwt_secret.as_deref())
+        .await
+        .map_err(|error| StartError::Secret(error.to_string()))?;
+    let state = AppState {
+        leptos_options: leptos_options.clone(),
+        db: db.clone(),
+        config: Arc::new(config),
+        jwt: Arc::new(jwt),
+    };
+    // Revocations of expired tokens are useless: sweep them hourly.
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            if let Err(error) = crate::auth::service::sweep_revocations(&db).await {
+                tracing::warn!(%error, "sweeping token revocations failed");
+            }
+        }
+    });
 
     let routes = generate_route_list(App);
     let router = Router::new()

@@ -1,56 +1,187 @@
-//! Who is making this request. For now every visitor is a guest whose cart id lives in the
-//! session (cookie `shop_session`); the server functions and the JSON API both resolve the
-//! visitor here and nowhere else.
+//! The one credential resolver: turns a request into "who is this", from the session cookie
+//! or from `Authorization: Bearer`. Server functions and the JSON API both come through here.
+//!
+//! A Bearer header, when present, decides alone: an invalid one is a 401, never a fallback to
+//! the cookie.
 
-use crate::error::AppError;
-use axum::{extract::FromRequestParts, http::request::Parts};
+use super::{db::Db, state, AppState};
+use crate::{
+    auth::{
+        service::{self, Claims},
+        AuthMode, User,
+    },
+    error::AppError,
+};
+use axum::{
+    extract::FromRequestParts,
+    http::{header::AUTHORIZATION, request::Parts, HeaderMap},
+};
+use leptos::prelude::use_context;
 use tower_sessions::Session;
 
+const USER_KEY: &str = "user_id";
+const AUTH_AT_KEY: &str = "auth_at";
 const CART_KEY: &str = "cart_id";
+/// A session signed in longer ago than this is over, however active (absolute expiry).
+pub const SESSION_ABSOLUTE_SECS: i64 = 30 * 24 * 3600;
+
+enum Credential {
+    Guest,
+    Session,
+    Token(Claims),
+}
 
 pub struct Visitor {
+    db: Db,
     session: Session,
+    headers: HeaderMap,
+    pub user: Option<User>,
+    credential: Credential,
 }
 
 impl Visitor {
-    pub fn new(session: Session) -> Visitor {
-        Visitor { session }
+    pub async fn resolve(state: &AppState, headers: HeaderMap, session: Session) -> Result<Visitor, AppError> {
+        let db = state.db.clone();
+        if let Some(value) = headers.get(AUTHORIZATION) {
+            let token = value
+                .to_str()
+                .ok()
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .map(str::trim)
+                .ok_or(AppError::Unauthenticated)?;
+            let claims = service::decode_token(&state.jwt, token)?;
+            let user_id: i64 = claims.sub.parse().map_err(|_| AppError::Unauthenticated)?;
+            if service::is_revoked(&db, &claims.jti).await? {
+                return Err(AppError::Unauthenticated);
+            }
+            let user = service::user_for_credential(&db, user_id, claims.iat)
+                .await?
+                .ok_or(AppError::Unauthenticated)?;
+            return Ok(Visitor { db, session, headers, user: Some(user), credential: Credential::Token(claims) });
+        }
+        if let Some(user_id) = session.get::<i64>(USER_KEY).await? {
+            let auth_at = session.get::<i64>(AUTH_AT_KEY).await?.unwrap_or(0);
+            let fresh = super::unix_now() - auth_at <= SESSION_ABSOLUTE_SECS;
+            let user = if fresh { service::user_for_credential(&db, user_id, auth_at).await? } else { None };
+            return match user {
+                Some(user) => {
+                    Ok(Visitor { db, session, headers, user: Some(user), credential: Credential::Session })
+                }
+                None => {
+                    // Signed out elsewhere, expired, or the user is gone: the session is over.
+                    session.flush().await?;
+                    Ok(Visitor { db, session, headers, user: None, credential: Credential::Guest })
+                }
+            };
+        }
+        Ok(Visitor { db, session, headers, user: None, credential: Credential::Guest })
     }
 
-    /// Inside a server function.
+    /// Inside a server function (or a page's server render).
     pub async fn from_server_fn() -> Result<Visitor, AppError> {
-        let session = leptos_axum::extract::<Session>().await.map_err(|error| {
-            tracing::error!(%error, "session layer missing");
+        let state = state()?;
+        let parts = use_context::<Parts>().ok_or(AppError::Internal)?;
+        let session = parts.extensions.get::<Session>().cloned().ok_or_else(|| {
+            tracing::error!("session layer missing");
             AppError::Internal
         })?;
-        Ok(Visitor::new(session))
+        Visitor::resolve(&state, parts.headers.clone(), session).await
     }
 
-    /// The guest's cart, if they have made one.
-    pub async fn cart_id(&self) -> Result<Option<String>, AppError> {
+    /// The credential this request was signed in with; `None` for a guest.
+    pub fn mode(&self) -> Option<AuthMode> {
+        match self.credential {
+            Credential::Guest => None,
+            Credential::Session => Some(AuthMode::Session),
+            Credential::Token(_) => Some(AuthMode::Token),
+        }
+    }
+
+    pub fn token_claims(&self) -> Option<&Claims> {
+        match &self.credential {
+            Credential::Token(claims) => Some(claims),
+            _ => None,
+        }
+    }
+
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The cart of a guest, kept in their session.
+    pub async fn guest_cart_id(&self) -> Result<Option<String>, AppError> {
+        if self.user.is_some() {
+            return Ok(None);
+        }
         Ok(self.session.get::<String>(CART_KEY).await?)
     }
 
-    /// The guest's cart, made now if they have none. Making one stores its id in the
+    /// The visitor's cart, if they have one: the user's saved cart, or the guest's.
+    pub async fn cart_id(&self) -> Result<Option<String>, AppError> {
+        match &self.user {
+            Some(user) => crate::cart::service::user_cart_id(&self.db, user.id).await,
+            None => self.guest_cart_id().await,
+        }
+    }
+
+    /// The visitor's cart, made now if they have none. A guest's new cart id goes into the
     /// session, which is what sets the session cookie.
     pub async fn cart_id_or_new(&self) -> Result<String, AppError> {
-        if let Some(id) = self.cart_id().await? {
+        if let Some(user) = &self.user {
+            return crate::cart::service::user_cart_id_or_new(&self.db, user.id).await;
+        }
+        if let Some(id) = self.guest_cart_id().await? {
             return Ok(id);
         }
         let id = uuid::Uuid::new_v4().simple().to_string();
         self.session.insert(CART_KEY, &id).await?;
         Ok(id)
     }
+
+    /// Signs the session in as `user_id`, under a new session id (never the one sent before).
+    pub async fn start_session(&self, user_id: i64, issued_at: i64) -> Result<(), AppError> {
+        self.session.cycle_id().await?;
+        self.session.remove::<String>(CART_KEY).await?;
+        self.session.insert(USER_KEY, user_id).await?;
+        self.session.insert(AUTH_AT_KEY, issued_at).await?;
+        Ok(())
+    }
+
+    /// Deletes the session on the server and expires its cookie (when there is one).
+    pub async fn end_session(&self) -> Result<(), AppError> {
+        if self.session.id().is_some() || !self.session.is_empty().await {
+            self.session.flush().await?;
+        }
+        Ok(())
+    }
+
+    pub fn session_id(&self) -> Option<String> {
+        self.session.id().map(|id| id.to_string())
+    }
+
+    pub async fn session_keys(&self) -> Vec<String> {
+        let mut keys = Vec::new();
+        for key in [USER_KEY, AUTH_AT_KEY, CART_KEY] {
+            if matches!(self.session.get_value(key).await, Ok(Some(_))) {
+                keys.push(key.to_string());
+            }
+        }
+        keys
+    }
+
+    pub fn session_expiry(&self) -> i64 {
+        self.session.expiry_date().unix_timestamp()
+    }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for Visitor {
+impl FromRequestParts<AppState> for Visitor {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let session = Session::from_request_parts(parts, state).await.map_err(|(_, message)| {
             tracing::error!(message, "session layer missing");
             AppError::Internal
         })?;
-        Ok(Visitor::new(session))
+        Visitor::resolve(state, parts.headers.clone(), session).await
     }
 }

@@ -21,11 +21,16 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn new() -> TestApp {
+        TestApp::with_config(|_| {}).await
+    }
+
+    pub async fn with_config(adjust: impl FnOnce(&mut Config)) -> TestApp {
         let dir = tempfile::tempdir().expect("temporary folder");
-        let config = Config {
+        let mut config = Config {
             database_url: format!("sqlite://{}", dir.path().join("shop.db").display()),
             ..Config::default()
         };
+        adjust(&mut config);
         let options = LeptosOptions::builder().output_name("shop").site_root("target/site").build();
         let router = build_app(config, options).await.expect("the app starts");
         TestApp { router, _dir: dir }
@@ -107,6 +112,44 @@ impl Client {
         .await
     }
 
+    /// Sends `request` with `Authorization: Bearer <token>`.
+    pub async fn bearer(&self, token: &str, method: Method, uri: &str, body: Option<&str>) -> TestResponse {
+        let mut builder = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"));
+        if body.is_some() {
+            builder = builder.header(header::CONTENT_TYPE, "application/json");
+        }
+        self.send(builder.body(Body::from(body.unwrap_or("").to_string())).unwrap()).await
+    }
+
+    pub async fn post(&self, uri: &str, body: &str) -> TestResponse {
+        self.json(Method::POST, uri, body).await
+    }
+
+    /// Registers a fresh user and returns (email, password).
+    pub async fn register(&self, name: &str) -> (String, String) {
+        let email = format!("{}-{}@example.com", name.to_lowercase(), uuid_like());
+        let password = "correct horse battery".to_string();
+        let response = self
+            .post(
+                "/api/v1/auth/register",
+                &serde_json::json!({"email": email, "password": password, "name": name}).to_string(),
+            )
+            .await;
+        assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
+        (email, password)
+    }
+
+    pub async fn login(&self, email: &str, password: &str, mode: &str) -> TestResponse {
+        self.post(
+            "/api/v1/auth/login",
+            &serde_json::json!({"email": email, "password": password, "mode": mode}).to_string(),
+        )
+        .await
+    }
+
     pub async fn delete(&self, uri: &str) -> TestResponse {
         self.send(Request::delete(uri).body(Body::empty()).unwrap()).await
     }
@@ -156,4 +199,10 @@ pub fn lines(cart: &Value) -> Vec<(String, i64)> {
         .iter()
         .map(|l| (l["slug"].as_str().unwrap().to_string(), l["quantity"].as_i64().unwrap()))
         .collect()
+}
+
+pub fn uuid_like() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!("{}{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
 }

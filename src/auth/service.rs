@@ -1,0 +1,412 @@
+//! Accounts, passwords, tokens and the sign-in flows of both modes, for the server functions
+//! and the JSON API alike.
+
+use super::{AuthMode, GuestLine, Inspection, IssuedToken, SignedIn, User};
+use crate::{
+    cart,
+    error::AppError,
+    server::{db::Db, unix_now, visitor::Visitor, AppState},
+};
+use argon2::{
+    password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
+    Algorithm as ArgonAlgorithm, Argon2, Params, Version,
+};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use std::sync::OnceLock;
+
+// ---------------------------------------------------------------------------------------------
+// Passwords: argon2id at OWASP's parameters (19 MiB, 2 passes, 1 lane), off the async threads.
+
+fn argon2() -> Argon2<'static> {
+    let params = Params::new(19 * 1024, 2, 1, None).expect("valid argon2 parameters");
+    Argon2::new(ArgonAlgorithm::Argon2id, Version::V0x13, params)
+}
+
+pub async fn hash_password(password: String) -> Result<String, AppError> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        argon2().hash_password(password.as_bytes(), &salt).map(|hash| hash.to_string())
+    })
+    .await
+    .map_err(|_| AppError::Internal)?
+    .map_err(|error| {
+        tracing::error!(%error, "password hashing failed");
+        AppError::Internal
+    })
+}
+
+pub async fn verify_password(password: String, hash: String) -> bool {
+    tokio::task::spawn_blocking(move || match PasswordHash::new(&hash) {
+        Ok(parsed) => argon2().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Err(_) => false,
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// A hash to check against when the email is unknown, so that a wrong email costs the same
+/// time as a wrong password.
+async fn decoy_hash() -> String {
+    static DECOY: OnceLock<String> = OnceLock::new();
+    if let Some(hash) = DECOY.get() {
+        return hash.clone();
+    }
+    let hash = hash_password(uuid::Uuid::new_v4().to_string()).await.unwrap_or_default();
+    DECOY.get_or_init(|| hash).clone()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Users
+
+struct UserRow {
+    user: User,
+    password_hash: String,
+    credentials_valid_from: i64,
+}
+
+async fn user_by(db: &Db, column: &str, value: SqlValue<'_>) -> Result<Option<UserRow>, AppError> {
+    let sql = format!(
+        "SELECT id, email, name, password_hash, credentials_valid_from FROM users WHERE {column} = $1"
+    );
+    let query = sqlx::query(&sql);
+    let query = match value {
+        SqlValue::Int(v) => query.bind(v),
+        SqlValue::Text(v) => query.bind(v),
+    };
+    let Some(row) = query.fetch_optional(&db.pool).await? else {
+        return Ok(None);
+    };
+    Ok(Some(UserRow {
+        user: User { id: row.try_get("id")?, email: row.try_get("email")?, name: row.try_get("name")? },
+        password_hash: row.try_get("password_hash")?,
+        credentials_valid_from: row.try_get("credentials_valid_from")?,
+    }))
+}
+
+enum SqlValue<'a> {
+    Int(i64),
+    Text(&'a str),
+}
+
+/// The user behind a credential, if the user still exists and the credential was issued at or
+/// after their last "sign out everywhere".
+pub async fn user_for_credential(db: &Db, user_id: i64, issued_at: i64) -> Result<Option<User>, AppError> {
+    Ok(user_by(db, "id", SqlValue::Int(user_id))
+        .await?
+        .filter(|row| issued_at >= row.credentials_valid_from)
+        .map(|row| row.user))
+}
+
+pub async fn register(state: &AppState, email: &str, password: &str, name: &str) -> Result<User, AppError> {
+    let (email, name) = super::check_registration(email, password, name)?;
+    let email_key = email.to_lowercase();
+    if user_by(&state.db, "email_key", SqlValue::Text(&email_key)).await?.is_some() {
+        return Err(AppError::EmailTaken);
+    }
+    let hash = hash_password(password.to_string()).await?;
+    let inserted = sqlx::query(
+        "INSERT INTO users (email, email_key, name, password_hash, created_at) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (email_key) DO NOTHING RETURNING id",
+    )
+    .bind(&email)
+    .bind(&email_key)
+    .bind(&name)
+    .bind(&hash)
+    .bind(unix_now())
+    .fetch_optional(&state.db.pool)
+    .await?;
+    // Two registrations racing for one address: the loser is told the address is taken.
+    let Some(row) = inserted else {
+        return Err(AppError::EmailTaken);
+    };
+    Ok(User { id: row.try_get("id")?, email, name })
+}
+
+/// Checks an email and password. A wrong email and a wrong password answer the same, in the
+/// same time: both run one argon2 verification.
+pub async fn authenticate(state: &AppState, email: &str, password: &str) -> Result<User, AppError> {
+    let email_key = email.trim().to_lowercase();
+    let password_ok = |p: &str| !p.is_empty() && p.chars().count() <= super::MAX_PASSWORD_CHARS;
+    let row = if email_key.len() <= 254 {
+        user_by(&state.db, "email_key", SqlValue::Text(&email_key)).await?
+    } else {
+        None
+    };
+    match row {
+        Some(row) if password_ok(password) => {
+            if verify_password(password.to_string(), row.password_hash).await {
+                Ok(row.user)
+            } else {
+                Err(AppError::InvalidCredentials)
+            }
+        }
+        _ => {
+            verify_password(password.chars().take(128).collect(), decoy_hash().await).await;
+            Err(AppError::InvalidCredentials)
+        }
+    }
+}
+
+/// The moment a new credential counts from: now, or the user's cut-off if that is later (a
+/// sign-in in the same second as "sign out everywhere").
+async fn issue_time(db: &Db, user_id: i64) -> Result<i64, AppError> {
+    let valid_from: Option<i64> = sqlx::query_scalar("SELECT credentials_valid_from FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(&db.pool)
+        .await?;
+    Ok(unix_now().max(valid_from.unwrap_or(0)))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tokens: HS256 only, claims sub/iat/exp/jti and nothing personal.
+
+/// Tolerated clock difference when checking `exp` and `iat`, in seconds.
+pub const TOKEN_LEEWAY_SECS: u64 = 30;
+/// Longer tokens are refused before any parsing.
+const MAX_TOKEN_BYTES: usize = 4096;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Claims {
+    pub sub: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub jti: String,
+}
+
+pub struct JwtKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    /// "environment" or "database", for the /auth page.
+    pub source: &'static str,
+}
+
+impl JwtKeys {
+    pub fn new(secret: &[u8], source: &'static str) -> Result<JwtKeys, AppError> {
+        let failed = |error: jsonwebtoken::errors::Error| {
+            tracing::error!(%error, "unusable token secret");
+            AppError::Internal
+        };
+        Ok(JwtKeys {
+            encoding: EncodingKey::from_secret(secret).map_err(failed)?,
+            decoding: DecodingKey::from_secret(secret).map_err(failed)?,
+            source,
+        })
+    }
+}
+
+/// The signing secret: `JWT_SECRET` if set, otherwise 256 random bits made on first start and
+/// kept in the database, so that every instance on one database agrees.
+pub async fn load_keys(db: &Db, configured: Option<&str>) -> Result<JwtKeys, AppError> {
+    if let Some(secret) = configured {
+        return JwtKeys::new(secret.as_bytes(), "environment");
+    }
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|_| AppError::Internal)?;
+    let fresh: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    sqlx::query("INSERT INTO settings (key, value) VALUES ('jwt_secret', $1) ON CONFLICT (key) DO NOTHING")
+        .bind(&fresh)
+        .execute(&db.pool)
+        .await?;
+    let secret: String = sqlx::query_scalar("SELECT value FROM settings WHERE key = 'jwt_secret'")
+        .fetch_one(&db.pool)
+        .await?;
+    JwtKeys::new(secret.as_bytes(), "database")
+}
+
+pub fn rfc3339(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+pub async fn issue_token(state: &AppState, user: &User) -> Result<IssuedToken, AppError> {
+    let iat = issue_time(&state.db, user.id).await?;
+    let claims = Claims {
+        sub: user.id.to_string(),
+        iat,
+        exp: iat + state.config.token_ttl_secs,
+        jti: uuid::Uuid::new_v4().simple().to_string(),
+    };
+    let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &state.jwt.encoding)
+        .map_err(|error| {
+            tracing::error!(%error, "token signing failed");
+            AppError::Internal
+        })?;
+    Ok(IssuedToken { token, token_type: "Bearer".into(), expires_at: rfc3339(claims.exp) })
+}
+
+/// Checks a token's signature, algorithm and times. Any failure is a plain 401.
+pub fn decode_token(keys: &JwtKeys, token: &str) -> Result<Claims, AppError> {
+    if token.is_empty() || token.len() > MAX_TOKEN_BYTES {
+        return Err(AppError::Unauthenticated);
+    }
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.leeway = TOKEN_LEEWAY_SECS;
+    validation.validate_nbf = true;
+    validation.set_required_spec_claims(&["exp", "sub"]);
+    let data = jsonwebtoken::decode::<Claims>(token, &keys.decoding, &validation)
+        .map_err(|_| AppError::Unauthenticated)?;
+    // Not yet valid: issued in the future (beyond the leeway).
+    if data.claims.iat > unix_now() + TOKEN_LEEWAY_SECS as i64 {
+        return Err(AppError::Unauthenticated);
+    }
+    Ok(data.claims)
+}
+
+pub async fn is_revoked(db: &Db, jti: &str) -> Result<bool, AppError> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM revoked_tokens WHERE jti = $1")
+        .bind(jti)
+        .fetch_optional(&db.pool)
+        .await?;
+    Ok(found.is_some())
+}
+
+async fn revoke(db: &Db, claims: &Claims, user_id: i64) -> Result<(), AppError> {
+    sqlx::query(
+        "INSERT INTO revoked_tokens (jti, user_id, expires_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (jti) DO NOTHING",
+    )
+    .bind(&claims.jti)
+    .bind(user_id)
+    .bind(claims.exp + TOKEN_LEEWAY_SECS as i64)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+/// Deletes revocations of tokens that have expired anyway.
+pub async fn sweep_revocations(db: &Db) -> Result<u64, AppError> {
+    Ok(sqlx::query("DELETE FROM revoked_tokens WHERE expires_at < $1")
+        .bind(unix_now())
+        .execute(&db.pool)
+        .await?
+        .rows_affected())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sign-in flows
+
+/// Signs `user` in with a credential of `mode`, joining the visitor's guest cart to the user's.
+pub async fn sign_in(state: &AppState, visitor: &Visitor, user: User, mode: AuthMode) -> Result<SignedIn, AppError> {
+    let guest_cart = visitor.guest_cart_id().await?;
+    if let Some(guest_cart) = &guest_cart {
+        cart::service::absorb_cart(&state.db, guest_cart, user.id).await?;
+    }
+    match mode {
+        AuthMode::Session => {
+            let issued_at = issue_time(&state.db, user.id).await?;
+            visitor.start_session(user.id, issued_at).await?;
+            Ok(SignedIn { user, mode, token: None })
+        }
+        AuthMode::Token => {
+            // A token sign-in leaves no session behind (and so no cookie).
+            visitor.end_session().await?;
+            let token = issue_token(state, &user).await?;
+            Ok(SignedIn { user, mode, token: Some(token) })
+        }
+    }
+}
+
+/// Ends the credential the request carries.
+pub async fn sign_out(state: &AppState, visitor: &Visitor) -> Result<(), AppError> {
+    if let (Some(claims), Some(user)) = (visitor.token_claims(), &visitor.user) {
+        revoke(&state.db, claims, user.id).await?;
+    }
+    visitor.end_session().await
+}
+
+/// Every session and token of the user stops working.
+pub async fn sign_out_everywhere(state: &AppState, visitor: &Visitor) -> Result<(), AppError> {
+    let user = visitor.user.as_ref().ok_or(AppError::Unauthenticated)?;
+    // Credentials issued up to this second stop counting; new ones count from the next second.
+    sqlx::query("UPDATE users SET credentials_valid_from = $1 WHERE id = $2")
+        .bind(unix_now() + 1)
+        .bind(user.id)
+        .execute(&state.db.pool)
+        .await?;
+    sign_out(state, visitor).await
+}
+
+/// Exchanges the request's credential for one of `mode`; the old one stops working.
+pub async fn switch(state: &AppState, visitor: &Visitor, mode: AuthMode) -> Result<SignedIn, AppError> {
+    let user = visitor.user.clone().ok_or(AppError::Unauthenticated)?;
+    let current = visitor.mode().ok_or(AppError::Unauthenticated)?;
+    if current == mode {
+        return Err(AppError::invalid(format!("You are already signed in with a {}.", mode.as_str())));
+    }
+    match mode {
+        AuthMode::Token => {
+            visitor.end_session().await?;
+            let token = issue_token(state, &user).await?;
+            Ok(SignedIn { user, mode, token: Some(token) })
+        }
+        AuthMode::Session => {
+            if let Some(claims) = visitor.token_claims() {
+                revoke(&state.db, claims, user.id).await?;
+            }
+            let issued_at = issue_time(&state.db, user.id).await?;
+            visitor.start_session(user.id, issued_at).await?;
+            Ok(SignedIn { user, mode, token: None })
+        }
+    }
+}
+
+/// A session-mode guest's cart, handed to the browser; the session ends.
+pub async fn export_guest_cart(state: &AppState, visitor: &Visitor) -> Result<Vec<GuestLine>, AppError> {
+    if visitor.user.is_some() {
+        return Err(AppError::invalid("Signed-in carts are kept on the server."));
+    }
+    let lines = match visitor.guest_cart_id().await? {
+        Some(cart_id) => {
+            let cart = cart::service::load(&state.db, Some(&cart_id)).await?;
+            cart::service::delete_cart(&state.db, &cart_id).await?;
+            cart.lines.iter().map(|l| GuestLine { product_id: l.product_id, quantity: l.quantity }).collect()
+        }
+        None => Vec::new(),
+    };
+    visitor.end_session().await?;
+    Ok(lines)
+}
+
+pub async fn inspect(state: &AppState, visitor: &Visitor) -> Result<Inspection, AppError> {
+    let mut inspection = Inspection {
+        mode: visitor.mode(),
+        user: visitor.user.clone(),
+        session_ttl_secs: state.config.session_ttl_secs,
+        token_ttl_secs: state.config.token_ttl_secs,
+        secret_source: state.jwt.source.to_string(),
+        cookie_secure: state.config.cookie_secure,
+        ..Inspection::default()
+    };
+    let headers = visitor.headers();
+    inspection.cookie_header_bytes = headers
+        .get(axum::http::header::COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|cookies| {
+            cookies
+                .split(';')
+                .map(str::trim)
+                .find(|c| c.starts_with(crate::server::SESSION_COOKIE))
+                .map(|c| "Cookie: ".len() + c.len())
+        });
+    inspection.authorization_header_bytes = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .map(|v| "Authorization: ".len() + v.as_bytes().len());
+    if let Some(id) = visitor.session_id() {
+        inspection.session_id_preview = Some(format!("{}…", id.chars().take(6).collect::<String>()));
+        inspection.session_keys = visitor.session_keys().await;
+        inspection.session_expires_at = Some(rfc3339(visitor.session_expiry()));
+    }
+    if let Some(user) = &visitor.user {
+        inspection.revoked_tokens =
+            sqlx::query_scalar("SELECT COUNT(*) FROM revoked_tokens WHERE user_id = $1 AND expires_at >= $2")
+                .bind(user.id)
+                .bind(unix_now())
+                .fetch_one(&state.db.pool)
+                .await?;
+    }
+    Ok(inspection)
+}
