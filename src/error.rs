@@ -90,10 +90,19 @@ impl FromServerFnError for AppError {
         match value {
             // The arguments could not be read: the client's mistake.
             ServerFnErrorErr::Args(message) | ServerFnErrorErr::MissingArg(message) => {
-                AppError::InvalidInput(format!("The form could not be read: {message}"))
+                let _ = message;
+                AppError::invalid("The form could not be read: check the values you entered.")
             }
-            ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => AppError::Network,
-            ServerFnErrorErr::Deserialization(_) => AppError::Network,
+            // On the server these mean the request could not be read: the client's mistake.
+            #[cfg(feature = "ssr")]
+            ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) | ServerFnErrorErr::Deserialization(_) => {
+                AppError::invalid("The request could not be read.")
+            }
+            // In the browser they mean the server could not be reached or understood.
+            #[cfg(not(feature = "ssr"))]
+            ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) | ServerFnErrorErr::Deserialization(_) => {
+                AppError::Network
+            }
             ServerFnErrorErr::UnsupportedRequestMethod(_) => {
                 AppError::invalid("This method is not supported here.")
             }

@@ -185,3 +185,150 @@ export function watchConsole(context: BrowserContext): { messages: string[]; hyd
   context.on('page', watchPage);
   return { messages, hydrationProblems: () => messages.filter((message) => /hydrat/i.test(message)) };
 }
+
+// ---------------------------------------------------------------------------
+// Accounts and the auth mode
+// ---------------------------------------------------------------------------
+
+export type AuthMode = 'session' | 'token';
+
+/** The password every test account uses. */
+export const PASSWORD = 'correct horse battery';
+
+/** The browser's names for what it keeps (see CONTRACT.md). */
+export const SESSION_COOKIE = 'shop_session';
+export const MODE_COOKIE = 'shop_auth_mode';
+export const TOKEN_KEY = 'shop.auth_token';
+export const MODE_KEY = 'shop.auth_mode';
+export const GUEST_CART_KEY = 'shop.guest_cart';
+
+/** A JWT: three base64url parts. */
+export const JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+export interface TestUser {
+  email: string;
+  password: string;
+  name: string;
+}
+
+/** A new account's details, unique to the call (tests run in parallel on one database). */
+export function newUser(label = 'Tester'): TestUser {
+  const unique = `${Date.now()}-${Math.random().toString(36).slice(2, 10)}`;
+  return { email: `user-${unique}@example.com`, password: PASSWORD, name: `${label} ${unique.slice(-6)}` };
+}
+
+/** The header's auth controls. */
+export const authMode = (page: Page): Locator => page.getByTestId('auth-mode');
+export const authModeToggle = (page: Page): Locator => page.getByTestId('auth-mode-toggle');
+export const signedInAs = (page: Page): Locator => page.getByTestId('signed-in-as');
+export const loginLink = (page: Page): Locator => page.getByTestId('login-link');
+export const logoutButton = (page: Page): Locator => page.getByTestId('logout-button');
+export const formError = (page: Page): Locator => page.getByTestId('form-error');
+
+/** Presses the header's toggle and waits until the header shows the other mode. JavaScript on. */
+export async function toggleMode(page: Page): Promise<AuthMode> {
+  const from = (await authMode(page).textContent())?.trim();
+  if (from !== 'session' && from !== 'token') throw new Error(`auth-mode shows ${JSON.stringify(from)}`);
+  const to: AuthMode = from === 'session' ? 'token' : 'session';
+  await expect(authModeToggle(page)).toBeEnabled();
+  await authModeToggle(page).click();
+  await expect(authMode(page)).toHaveText(to);
+  return to;
+}
+
+/** Opens the home page (hydrated) and switches to `mode` with the toggle if needed. */
+export async function startInMode(page: Page, mode: AuthMode): Promise<void> {
+  await gotoHydrated(page, '/');
+  await expect(authMode(page)).toHaveText(/^(session|token)$/);
+  if ((await authMode(page).textContent())?.trim() !== mode) await toggleMode(page);
+  await expect(authMode(page)).toHaveText(mode);
+}
+
+/** Expects the header to show `user` signed in. */
+export async function expectSignedIn(page: Page, user: TestUser): Promise<void> {
+  await expect(signedInAs(page)).toHaveText(user.name);
+  await expect(logoutButton(page)).toBeVisible();
+  await expect(loginLink(page)).toHaveCount(0);
+}
+
+/** Expects the header to show a guest. */
+export async function expectSignedOut(page: Page): Promise<void> {
+  await expect(loginLink(page)).toBeVisible();
+  await expect(signedInAs(page)).toHaveCount(0);
+  await expect(logoutButton(page)).toHaveCount(0);
+}
+
+/** Fills and submits the /login form the page shows. */
+export async function submitLogin(page: Page, email: string, password: string): Promise<void> {
+  await page.getByTestId('email-input').fill(email);
+  await page.getByTestId('password-input').fill(password);
+  await page.getByTestId('submit-button').click();
+}
+
+/** Fills and submits the /register form the page shows. */
+export async function submitRegistration(page: Page, user: TestUser): Promise<void> {
+  await page.getByTestId('name-input').fill(user.name);
+  await page.getByTestId('email-input').fill(user.email);
+  await page.getByTestId('password-input').fill(user.password);
+  await page.getByTestId('submit-button').click();
+}
+
+/** Creates an account through the JSON API. */
+export async function apiRegister(request: APIRequestContext, user: TestUser): Promise<{ id: number }> {
+  const response = await request.post('/api/v1/auth/register', { data: user });
+  expect(response.status(), `POST /api/v1/auth/register: ${await response.text()}`).toBe(201);
+  return (await response.json()).user;
+}
+
+/** Signs in through the JSON API in token mode; returns the token. */
+export async function apiTokenLogin(request: APIRequestContext, user: TestUser): Promise<string> {
+  const response = await request.post('/api/v1/auth/login', { data: { email: user.email, password: user.password, mode: 'token' } });
+  expect(response.status(), `POST /api/v1/auth/login: ${await response.text()}`).toBe(200);
+  const body = await response.json();
+  expect(body.token).toMatch(JWT);
+  return body.token;
+}
+
+/** A product's id, from the JSON API. */
+export async function productId(request: APIRequestContext, slug: string): Promise<number> {
+  const response = await request.get(`/api/v1/products/${slug}`);
+  expect(response.status(), `GET /api/v1/products/${slug}`).toBe(200);
+  return (await response.json()).id;
+}
+
+/** Adds to the cart of the token's user through the JSON API. */
+export async function apiAddToCart(request: APIRequestContext, token: string, slug: string, quantity: number): Promise<void> {
+  const response = await request.post('/api/v1/cart/items', {
+    data: { product_id: await productId(request, slug), quantity },
+    headers: { Authorization: `Bearer ${token}` },
+  });
+  expect(response.status(), `POST /api/v1/cart/items: ${await response.text()}`).toBe(200);
+}
+
+/** The token kept in localStorage (gloo-storage keeps it as a JSON string), or null. */
+export async function storedToken(page: Page): Promise<string | null> {
+  const raw = await page.evaluate((key) => window.localStorage.getItem(key), TOKEN_KEY);
+  if (raw === null) return null;
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return `not JSON: ${raw}`;
+  }
+}
+
+/** A localStorage value as the page sees it (raw), or null. */
+export async function localStorageItem(page: Page, key: string): Promise<string | null> {
+  return page.evaluate((k) => window.localStorage.getItem(k), key);
+}
+
+/** The session cookie of the context, if any. */
+export async function sessionCookie(context: BrowserContext) {
+  return (await context.cookies()).find((cookie) => cookie.name === SESSION_COOKIE);
+}
+
+/** The first number in a text: `"123 bytes: …"` → 123. */
+export function firstNumber(text: string | null): number {
+  const match = (text ?? '').match(/\d+/);
+  if (!match) throw new Error(`no number in ${JSON.stringify(text)}`);
+  return Number(match[0]);
+}

@@ -134,6 +134,18 @@ impl ProductQuery {
         Ok(ProductQuery { q: q.trim().to_string(), category, sort, page, per_page })
     }
 
+    /// Checks a query that arrived already typed (from a server function call).
+    pub fn validate(&self) -> Result<(), AppError> {
+        let raw = RawProductQuery {
+            q: Some(self.q.clone()),
+            category: Some(self.category.clone()),
+            sort: Some(self.sort.as_str().to_string()),
+            page: Some(self.page.to_string()),
+            per_page: Some(self.per_page.to_string()),
+        };
+        ProductQuery::strict(&raw).map(|_| ())
+    }
+
     /// For pages: anything unreadable falls back to its default.
     pub fn lenient(raw: &RawProductQuery) -> ProductQuery {
         let defaults = ProductQuery::default();
@@ -233,7 +245,11 @@ impl ProductPage {
 #[server(prefix = "/fn", endpoint = "catalog/products")]
 pub async fn list_products(query: ProductQuery) -> Result<ProductPage, AppError> {
     let state = crate::server::state()?;
-    crate::server::respond(service::list(&state.db, &query).await)
+    let result = async {
+        query.validate()?;
+        service::list(&state.db, &query).await
+    };
+    crate::server::respond(result.await)
 }
 
 #[server(prefix = "/fn", endpoint = "catalog/categories")]

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod config;
 pub mod db;
+pub mod errors;
 pub mod json;
 pub mod visitor;
 
@@ -23,11 +24,16 @@ use db::{Db, SessionPool};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes, ResponseOptions};
 use std::{process::ExitCode, sync::Arc, time::Duration};
-use tower_http::{catch_panic::CatchPanicLayer, compression::CompressionLayer, trace::TraceLayer};
+use tower_http::{
+    catch_panic::CatchPanicLayer, compression::CompressionLayer, limit::RequestBodyLimitLayer,
+    trace::TraceLayer,
+};
 use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer, SessionStore};
 use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
 
 pub const SESSION_COOKIE: &str = "shop_session";
+/// Largest request body accepted (413 above): carts and forms are tiny.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// Everything a request handler or server function may need, given once to the router.
 #[derive(Clone)]
@@ -156,6 +162,8 @@ pub async fn build_app(config: Config, leptos_options: LeptosOptions) -> Result<
         }
     };
     Ok(router
+        .layer(axum::middleware::from_fn(errors::json_error_bodies))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(CompressionLayer::new())
         .layer(CatchPanicLayer::custom(|_| AppError::Internal.into_response()))
         .layer(TraceLayer::new_for_http()))

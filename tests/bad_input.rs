@@ -1,0 +1,72 @@
+//! A client's mistakes below and beside the handlers: every one a 4xx with the JSON error,
+//! for the JSON API and for the server functions the pages call.
+mod common;
+
+use axum::{body::Body, http::{Method, Request, StatusCode}};
+use common::{TestApp, BANANA};
+
+fn form(uri: &str, body: String) -> Request<Body> {
+    Request::post(uri)
+        .header("content-length", body.len())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept", "application/json")
+        .body(Body::from(body))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn server_functions_answer_bad_arguments_with_400() {
+    let app = TestApp::new().await;
+    let client = app.client();
+    client.add(BANANA, 1).await;
+    let before = client.cart().await;
+    let long_q = "a".repeat(60_000);
+    for (uri, body) in [
+        ("/fn/catalog/products", "query[q]=&query[category]=&query[sort]=name&query[page]=-9223372036854775808&query[per_page]=100".to_string()),
+        ("/fn/catalog/products", "query[q]=&query[category]=&query[sort]=name&query[page]=1&query[per_page]=1000000".to_string()),
+        ("/fn/catalog/products", "query[q]=&query[category]=&query[sort]=name&query[page]=0&query[per_page]=10".to_string()),
+        ("/fn/catalog/products", format!("query[q]={long_q}&query[category]=&query[sort]=name&query[page]=1&query[per_page]=1")),
+        ("/fn/cart/set", "product_id=1&quantity=".to_string()),
+        ("/fn/cart/add", "product_id=1".to_string()),
+        ("/fn/cart/add", "product_id=1&quantity=abc".to_string()),
+        ("/fn/cart/add", "product_id=1&quantity=99999999999999999999".to_string()),
+        ("/fn/cart/add", "{\"product_id\":1}".to_string()),
+    ] {
+        let response = client.send(form(uri, body.clone())).await;
+        assert_eq!(response.status, StatusCode::BAD_REQUEST, "{uri} {}", &body[..body.len().min(80)]);
+        assert_eq!(response.json()["code"], "invalid_input", "{uri}");
+    }
+    assert_eq!(client.cart().await, before, "nothing changed");
+}
+
+#[tokio::test]
+async fn errors_below_the_handlers_keep_the_json_shape() {
+    let app = TestApp::new().await;
+    let client = app.client();
+    let cases = [
+        (Method::PATCH, "/api/v1/cart/items/1", StatusCode::METHOD_NOT_ALLOWED),
+        (Method::GET, "/api/v1/cart/items", StatusCode::METHOD_NOT_ALLOWED),
+        (Method::GET, "/api/v1/", StatusCode::NOT_FOUND),
+        (Method::GET, "/api/v2/products", StatusCode::NOT_FOUND),
+        (Method::GET, "/api/v1/products/%ff", StatusCode::BAD_REQUEST),
+    ];
+    for (method, uri, status) in cases {
+        let response = client.send(Request::builder().method(method.clone()).uri(uri).body(Body::empty()).unwrap()).await;
+        assert_eq!(response.status, status, "{method} {uri}");
+        assert!(!response.error_code().is_empty(), "{method} {uri}");
+    }
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_413() {
+    let app = TestApp::new().await;
+    let client = app.client();
+    let padding = "x".repeat(100 * 1024);
+    let body = format!(r#"{{"product_id":1,"quantity":1,"padding":"{padding}"}}"#);
+    let response = client.json(Method::POST, "/api/v1/cart/items", &body).await;
+    assert_eq!(response.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(response.error_code(), "payload_too_large");
+    let response = client.send(form("/fn/cart/add", format!("product_id=1&quantity=1&x={padding}"))).await;
+    assert_eq!(response.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(client.cart().await["item_count"], 0);
+}
