@@ -74,7 +74,7 @@ fn Comparison(inspection: Inspection, token: RwSignal<Option<String>>, now: RwSi
             "Mode now: " <strong data-testid="auth-page-mode">{move || mode().as_str()}</strong> ". " {who}
         </p>
         <div class="explain__grid">
-            <article class="explain__card" class:explain__card--active=move || mode() == AuthMode::Session>
+            <article class="explain__card" data-mode="session" class:explain__card--active=move || mode() == AuthMode::Session>
                 <h2>"Cookie session"</h2>
                 <h3>"Your browser holds"</h3>
                 <p>
@@ -100,7 +100,7 @@ fn Comparison(inspection: Inspection, token: RwSignal<Option<String>>, now: RwSi
                     }}
                 </p>
             </article>
-            <article class="explain__card" class:explain__card--active=move || mode() == AuthMode::Token>
+            <article class="explain__card" data-mode="token" class:explain__card--active=move || mode() == AuthMode::Token>
                 <h2>"Token (JWT)"</h2>
                 <h3>"Your browser holds"</h3>
                 {move || match token.get() {
@@ -140,7 +140,7 @@ fn TokenDetails(token: String, now: RwSignal<i64>) -> impl IntoView {
     };
     view! {
         <p>"In localStorage, " <code>{TOKEN_STORAGE_KEY}</code> " (" {token.len()} " bytes); it " <span data-testid="token-countdown">{countdown}</span> ":"</p>
-        <pre class="explain__token" data-testid="token-value">{token.clone()}</pre>
+        <pre class="explain__token" data-testid="token-value">{token_parts(&token)}</pre>
         {decoded.map(|d| view! {
             <div class="explain__decoded">
                 <div><h4>"Header"</h4><pre>{d.header}</pre></div>
@@ -166,6 +166,18 @@ fn TradeOffs() -> impl IntoView {
                 <li><strong>"Signing out. "</strong>"Deleting a session ends it at once, everywhere. A token stays valid until it expires unless the server keeps a list of revoked tokens, as this shop does."</li>
             </ul>
         </section>
+    }
+}
+
+/// The token's three parts, each in its own colour: header, claims, signature.
+fn token_parts(token: &str) -> impl IntoView {
+    let mut parts = token.splitn(3, '.');
+    let (header, claims, signature) =
+        (parts.next().unwrap_or_default(), parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
+    view! {
+        <span class="jwt-header" title="header">{header.to_string()}</span>"."
+        <span class="jwt-claims" title="claims">{claims.to_string()}</span>"."
+        <span class="jwt-signature" title="signature">{signature.to_string()}</span>
     }
 }
 

@@ -57,10 +57,7 @@ pub fn provide_auth() {
     let version = RwSignal::new(0u64);
     let logout = ServerAction::<Logout>::new();
     let logout_all = ServerAction::<LogoutAll>::new();
-    let me = Resource::new(
-        move || (version.get(), logout.version().get(), logout_all.version().get()),
-        |_| current_user(),
-    );
+    let me = Resource::new(move || version.get(), |_| current_user());
     let ctx = AuthContext {
         mode,
         version,
@@ -78,11 +75,13 @@ pub fn provide_auth() {
         }
     });
 
-    // Signing out (with JavaScript) also forgets the token in this browser.
+    // Signing out (with JavaScript) also forgets the token in this browser; then the user and
+    // the cart are fetched again, as a guest.
     for action in [logout.value(), logout_all.value()] {
         Effect::new(move |_| {
             if let Some(Ok(())) = action.get() {
                 client::clear_token();
+                ctx.refresh();
             }
         });
     }
@@ -120,7 +119,8 @@ pub fn provide_auth() {
 async fn switch(ctx: AuthContext) -> Result<(), AppError> {
     let from = ctx.mode.get_untracked();
     let to = from.other();
-    let signed_in = ctx.me.get_untracked().and_then(|r| r.ok()).and_then(|m| m.user).is_some();
+    // Ask the server (not the page's copy): who this credential belongs to right now.
+    let signed_in = current_user().await?.user.is_some();
     if signed_in {
         let SignedIn { token, .. } = switch_mode(to.as_str().to_string()).await?;
         match token {
@@ -191,14 +191,14 @@ pub fn AuthControls() -> impl IntoView {
     };
     view! {
         <div class="auth">
-            <div class="mode-toggle">
+            <div class="mode-toggle" data-mode=move || ctx.mode.get().as_str()>
                 <a class="mode-toggle__label" href="/auth">"Auth: "</a>
                 <span class="mode-toggle__mode" data-testid="auth-mode">{move || ctx.mode.get().as_str()}</span>
                 <button
                     type="button"
                     class="button button--small mode-toggle__button"
                     data-testid="auth-mode-toggle"
-                    aria-label=move || format!("Switch to {}", ctx.mode.get().other().label())
+                    title=move || format!("Switch to {}", ctx.mode.get().other().label())
                     disabled=move || ctx.switching.get()
                     on:click=on_toggle
                 >
@@ -322,8 +322,8 @@ pub fn RegisterPage() -> impl IntoView {
                 </div>
                 <div class="field">
                     <label for="register-password">"Password"</label>
-                    <input id="register-password" type="password" name="password" autocomplete="new-password" required minlength="8" maxlength="128" data-testid="password-input"/>
-                    <p class="muted">"8 to 128 characters."</p>
+                    <input id="register-password" type="password" name="password" autocomplete="new-password" required minlength="8" maxlength="128" aria-describedby="register-password-hint" data-testid="password-input"/>
+                    <p class="muted" id="register-password-hint">"8 to 128 characters."</p>
                 </div>
                 <button type="submit" class="button button--primary" data-testid="submit-button" disabled=move || action.pending().get()>
                     "Create account"

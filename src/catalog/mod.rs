@@ -242,7 +242,7 @@ impl ProductPage {
     }
 }
 
-#[server(prefix = "/fn", endpoint = "catalog/products")]
+#[server(prefix = "/fn", endpoint = "catalog/products", client = crate::auth::client::BearerClient)]
 pub async fn list_products(query: ProductQuery) -> Result<ProductPage, AppError> {
     let state = crate::server::state()?;
     let result = async {
@@ -252,13 +252,13 @@ pub async fn list_products(query: ProductQuery) -> Result<ProductPage, AppError>
     crate::server::respond(result.await)
 }
 
-#[server(prefix = "/fn", endpoint = "catalog/categories")]
+#[server(prefix = "/fn", endpoint = "catalog/categories", client = crate::auth::client::BearerClient)]
 pub async fn list_categories() -> Result<Vec<Category>, AppError> {
     let state = crate::server::state()?;
     crate::server::respond(service::categories(&state.db).await)
 }
 
-#[server(prefix = "/fn", endpoint = "catalog/product")]
+#[server(prefix = "/fn", endpoint = "catalog/product", client = crate::auth::client::BearerClient)]
 pub async fn get_product(slug: String) -> Result<Product, AppError> {
     let state = crate::server::state()?;
     crate::server::respond(service::by_slug(&state.db, &slug).await)
