@@ -385,3 +385,25 @@ async fn a_client_held_cart_merges_into_the_signed_in_cart() {
     let guest = app.client().post("/api/v1/cart/merge", r#"{"lines":[]}"#).await;
     assert_eq!(guest.status, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn a_session_ends_at_its_absolute_expiry_and_the_cookie_says_so() {
+    let app = TestApp::with_config(|c| {
+        c.jwt_secret = Some(SECRET.to_string());
+        c.session_absolute_secs = 2;
+    })
+    .await;
+    let client = app.client();
+    let (email, password) = client.register("Max").await;
+    let cookie = client.login(&email, &password, "session").await.set_cookie().unwrap();
+    // The idle lifetime (7 days) would outlive the absolute one: the cookie carries the earlier end.
+    let max_age: i64 = cookie
+        .split(';')
+        .find_map(|a| a.trim().strip_prefix("Max-Age="))
+        .and_then(|v| v.parse().ok())
+        .expect("a Max-Age");
+    assert!(max_age <= 2, "{cookie}");
+    assert_eq!(client.get("/api/v1/me").await.status, StatusCode::OK);
+    tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
+    assert_eq!(client.get("/api/v1/me").await.status, StatusCode::UNAUTHORIZED, "over, however active");
+}

@@ -298,7 +298,7 @@ pub async fn sign_in(state: &AppState, visitor: &Visitor, user: User, mode: Auth
     match mode {
         AuthMode::Session => {
             let issued_at = issue_time(&state.db, user.id).await?;
-            visitor.start_session(user.id, issued_at).await?;
+            visitor.start_session(state, user.id, issued_at).await?;
             Ok(SignedIn { user, mode, token: None })
         }
         AuthMode::Token => {
@@ -348,7 +348,7 @@ pub async fn switch(state: &AppState, visitor: &Visitor, mode: AuthMode) -> Resu
                 revoke(&state.db, claims, user.id).await?;
             }
             let issued_at = issue_time(&state.db, user.id).await?;
-            visitor.start_session(user.id, issued_at).await?;
+            visitor.start_session(state, user.id, issued_at).await?;
             Ok(SignedIn { user, mode, token: None })
         }
     }

@@ -15,6 +15,8 @@ Configuration comes from the environment:
   JWT_SECRET             secret for signing tokens, at least 32 bytes; when unset a random
                          one is made on first start and kept in the database
   SESSION_TTL_SECS       idle lifetime of a session cookie       [default: 604800 (7 days)]
+  SESSION_ABSOLUTE_TTL_SECS  longest a signed-in session lasts, however active
+                         [default: 2592000 (30 days)]
   TOKEN_TTL_SECS         lifetime of a token                     [default: 3600 (1 hour)]
   COOKIE_SECURE          true: cookies only over HTTPS           [default: false]
   CORS_ALLOWED_ORIGINS   comma-separated origins allowed to call /api/v1 [default: none]
@@ -26,6 +28,7 @@ pub struct Config {
     pub database_url: String,
     pub jwt_secret: Option<String>,
     pub session_ttl_secs: i64,
+    pub session_absolute_secs: i64,
     pub token_ttl_secs: i64,
     pub cookie_secure: bool,
     pub cors_allowed_origins: Vec<String>,
@@ -48,6 +51,7 @@ impl Default for Config {
             database_url: "sqlite://shop.db".to_string(),
             jwt_secret: None,
             session_ttl_secs: 7 * 24 * 3600,
+            session_absolute_secs: 30 * 24 * 3600,
             token_ttl_secs: 3600,
             cookie_secure: false,
             cors_allowed_origins: Vec::new(),
@@ -102,6 +106,7 @@ impl Config {
             database_url,
             jwt_secret,
             session_ttl_secs: seconds("SESSION_TTL_SECS", defaults.session_ttl_secs)?,
+            session_absolute_secs: seconds("SESSION_ABSOLUTE_TTL_SECS", defaults.session_absolute_secs)?,
             token_ttl_secs: seconds("TOKEN_TTL_SECS", defaults.token_ttl_secs)?,
             cookie_secure,
             cors_allowed_origins: get("CORS_ALLOWED_ORIGINS")

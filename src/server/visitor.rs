@@ -22,8 +22,6 @@ use tower_sessions::Session;
 const USER_KEY: &str = "user_id";
 const AUTH_AT_KEY: &str = "auth_at";
 const CART_KEY: &str = "cart_id";
-/// A session signed in longer ago than this is over, however active (absolute expiry).
-pub const SESSION_ABSOLUTE_SECS: i64 = 30 * 24 * 3600;
 
 enum Credential {
     Guest,
@@ -61,11 +59,13 @@ impl Visitor {
         }
         if let Some(user_id) = session.get::<i64>(USER_KEY).await? {
             let auth_at = session.get::<i64>(AUTH_AT_KEY).await?.unwrap_or(0);
-            let fresh = super::unix_now() - auth_at <= SESSION_ABSOLUTE_SECS;
+            let fresh = super::unix_now() < auth_at + state.config.session_absolute_secs;
             let user = if fresh { service::user_for_credential(&db, user_id, auth_at).await? } else { None };
             return match user {
                 Some(user) => {
-                    Ok(Visitor { db, session, headers, user: Some(user), credential: Credential::Session })
+                    let visitor = Visitor { db, session, headers, user: Some(user), credential: Credential::Session };
+                    visitor.hold_to_absolute_expiry(state, auth_at);
+                    Ok(visitor)
                 }
                 None => {
                     // Signed out elsewhere, expired, or the user is gone: the session is over.
@@ -139,12 +139,27 @@ impl Visitor {
     }
 
     /// Signs the session in as `user_id`, under a new session id (never the one sent before).
-    pub async fn start_session(&self, user_id: i64, issued_at: i64) -> Result<(), AppError> {
+    pub async fn start_session(&self, state: &AppState, user_id: i64, issued_at: i64) -> Result<(), AppError> {
         self.session.cycle_id().await?;
         self.session.remove::<String>(CART_KEY).await?;
         self.session.insert(USER_KEY, user_id).await?;
         self.session.insert(AUTH_AT_KEY, issued_at).await?;
+        self.hold_to_absolute_expiry(state, issued_at);
         Ok(())
+    }
+
+    /// A signed-in session expires after `SESSION_TTL_SECS` of inactivity, but never later than
+    /// `SESSION_ABSOLUTE_TTL_SECS` after signing in: once the idle window would pass that point,
+    /// the session's expiry (the stored row's and the cookie's alike) is pinned to it.
+    fn hold_to_absolute_expiry(&self, state: &AppState, signed_in_at: i64) {
+        use tower_sessions::{cookie::time::OffsetDateTime, Expiry};
+        let absolute_end = signed_in_at + state.config.session_absolute_secs;
+        let idle_end = super::unix_now() + state.config.session_ttl_secs;
+        if idle_end > absolute_end && !matches!(self.session.expiry(), Some(Expiry::AtDateTime(_))) {
+            if let Ok(at) = OffsetDateTime::from_unix_timestamp(absolute_end) {
+                self.session.set_expiry(Some(Expiry::AtDateTime(at)));
+            }
+        }
     }
 
     /// Deletes the session on the server and expires its cookie (when there is one).
