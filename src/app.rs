@@ -5,6 +5,7 @@ use crate::{
     auth::explain::AuthPage,
     cart::pages::{provide_cart, CartAlert, CartLink, CartPage},
     catalog::pages::{HomePage, ProductPage},
+    orders::pages::{CheckoutPage, OrderPage, OrdersPage},
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
@@ -72,6 +73,7 @@ fn Layout() -> impl IntoView {
                 </a>
                 <nav class="site-nav" aria-label="Main">
                     <a href="/">"Shop"</a>
+                    <a href="/orders">"Orders"</a>
                     <CartLink/>
                 </nav>
                 <AuthControls/>
@@ -86,6 +88,9 @@ fn Layout() -> impl IntoView {
                 <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
                 <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async/>
                 <Route path=path!("/auth") view=AuthPage ssr=SsrMode::Async/>
+                <Route path=path!("/checkout") view=CheckoutPage ssr=SsrMode::Async/>
+                <Route path=path!("/orders") view=OrdersPage ssr=SsrMode::Async/>
+                <Route path=path!("/orders/:id") view=OrderPage ssr=SsrMode::Async/>
             </Routes>
         </main>
         <footer class="site-footer">

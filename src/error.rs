@@ -27,6 +27,9 @@ pub enum AppError {
     InsufficientStock(String),
     #[error("Your cart is empty.")]
     CartEmpty,
+    /// A price changed since the user last saw their cart; nothing was charged.
+    #[error("{0}")]
+    PriceChanged(String),
     #[error("An account with this email already exists.")]
     EmailTaken,
     #[error("The request body is too large.")]
@@ -57,6 +60,7 @@ impl AppError {
             AppError::NotFound(_) => "not_found",
             AppError::InsufficientStock(_) => "insufficient_stock",
             AppError::CartEmpty => "cart_empty",
+            AppError::PriceChanged(_) => "price_changed",
             AppError::EmailTaken => "email_taken",
             AppError::PayloadTooLarge => "payload_too_large",
             AppError::RateLimited => "rate_limited",
@@ -73,7 +77,10 @@ impl AppError {
             AppError::Unauthenticated | AppError::InvalidCredentials => 401,
             AppError::Forbidden => 403,
             AppError::NotFound(_) => 404,
-            AppError::InsufficientStock(_) | AppError::CartEmpty | AppError::EmailTaken => 409,
+            AppError::InsufficientStock(_)
+            | AppError::CartEmpty
+            | AppError::EmailTaken
+            | AppError::PriceChanged(_) => 409,
             AppError::PayloadTooLarge => 413,
             AppError::RateLimited => 429,
             AppError::Unavailable => 503,

@@ -9,6 +9,7 @@ pub mod cart;
 pub mod catalog;
 pub mod error;
 pub mod money;
+pub mod orders;
 pub mod server_time;
 
 #[cfg(feature = "ssr")]

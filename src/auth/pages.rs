@@ -8,7 +8,10 @@ use super::{
 use crate::{app::ErrorMessage, error::AppError};
 use leptos::{prelude::*, task::spawn_local};
 use leptos_meta::Title;
-use leptos_router::hooks::{use_location, use_navigate, use_query_map};
+use leptos_router::{
+    components::Redirect,
+    hooks::{use_location, use_navigate, use_query_map},
+};
 
 #[derive(Clone, Copy)]
 pub struct AuthContext {
@@ -23,6 +26,8 @@ pub struct AuthContext {
     /// A failed switch of mode, shown in the header.
     pub switch_error: RwSignal<Option<AppError>>,
     pub switching: RwSignal<bool>,
+    /// True once the browser has looked for a stored token (never on the server, which cannot).
+    pub token_checked: RwSignal<bool>,
 }
 
 impl AuthContext {
@@ -66,11 +71,20 @@ pub fn provide_auth() {
         logout_all,
         switch_error: RwSignal::new(None),
         switching: RwSignal::new(false),
+        token_checked: RwSignal::new(false),
     };
 
     // After hydration: the token (token mode) and the local guest cart can only be read now.
     Effect::new(move |_| {
         if mode.get_untracked() == AuthMode::Token {
+            ctx.refresh();
+        }
+        ctx.token_checked.set(true);
+    });
+    // A token the server refuses (expired, revoked elsewhere) is forgotten.
+    Effect::new(move |_| {
+        if let Some(Err(AppError::Unauthenticated)) = me.get() {
+            client::clear_token();
             ctx.refresh();
         }
     });
@@ -112,6 +126,36 @@ pub fn provide_auth() {
     Effect::watch(move || location.pathname.get(), move |_, _, _| ctx.refresh(), false);
 
     provide_context(ctx);
+}
+
+/// Shows `children` to a signed-in user; sends a guest to sign in and back to `next`. In token
+/// mode the server cannot know (the token is in the browser), so the decision waits for the
+/// browser: no redirect from the server, no redirect loop.
+#[component]
+pub fn RequireUser<F, IV>(#[prop(into)] next: String, children: F) -> impl IntoView
+where
+    F: Fn(super::User) -> IV + Clone + Send + Sync + 'static,
+    IV: IntoView + 'static,
+{
+    let ctx = use_auth();
+    let login = format!("/login?next={}", crate::catalog::encode_query_value(&next));
+    view! {
+        <Transition fallback=|| view! { <p class="muted">"Checking your sign-in…"</p> }>
+            {move || {
+                let children = children.clone();
+                let login = login.clone();
+                Suspend::new(async move {
+                    let user = ctx.me.await.ok().and_then(|m| m.user);
+                    let undecided = ctx.mode.get() == AuthMode::Token && !ctx.token_checked.get();
+                    match user {
+                        Some(user) => children(user).into_any(),
+                        None if undecided => view! { <p class="muted">"Checking your sign-in…"</p> }.into_any(),
+                        None => view! { <Redirect path=login/> }.into_any(),
+                    }
+                })
+            }}
+        </Transition>
+    }
 }
 
 /// Switches between cookie sessions and tokens, exchanging the credential (signed in) or

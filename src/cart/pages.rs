@@ -289,7 +289,8 @@ fn CartContents(cart: Cart) -> impl IntoView {
                 <span>"Subtotal"</span>
                 <strong data-testid="cart-subtotal">{format_cents(cart.subtotal_cents)}</strong>
             </p>
-            <p class="muted">"Shipping and taxes are worked out at checkout."</p>
+            <p class="muted">"Shipping is free in this demo shop."</p>
+            <a class="button button--primary" href="/checkout" data-testid="checkout-button">"Checkout"</a>
         </div>
     }
 }

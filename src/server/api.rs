@@ -11,6 +11,7 @@ use crate::{
     cart::{self, Cart},
     catalog::{self, Category, Product, ProductPage, ProductQuery, RawProductQuery},
     error::AppError,
+    orders::{self, Order, Shipping},
 };
 use axum::{
     extract::{Query, State},
@@ -36,6 +37,8 @@ pub fn router() -> Router<AppState> {
         .route("/auth/logout-all", post(logout_all))
         .route("/auth/switch", post(switch))
         .route("/me", get(me))
+        .route("/orders", post(place_order).get(list_orders))
+        .route("/orders/{id}", get(get_order))
         .fallback(|| async { AppError::NotFound("This API route".into()) })
 }
 
@@ -181,4 +184,38 @@ async fn me(visitor: Visitor) -> ApiResult<MeBody> {
         (Some(user), Some(mode)) => Ok(axum::Json(MeBody { user, mode })),
         _ => Err(AppError::Unauthenticated),
     }
+}
+
+#[derive(Deserialize)]
+struct PlaceOrderBody {
+    shipping: Shipping,
+    /// The total the client showed the buyer; when given and different, 409 `price_changed`.
+    expected_total_cents: Option<i64>,
+}
+
+async fn place_order(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    headers: axum::http::HeaderMap,
+    Json(body): Json<PlaceOrderBody>,
+) -> Result<impl IntoResponse, AppError> {
+    let user = visitor.user.clone().ok_or(AppError::Unauthenticated)?;
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| AppError::invalid("The Idempotency-Key header is required."))?;
+    let (order, _created) =
+        orders::service::place(&state.db, user.id, key, &body.shipping, body.expected_total_cents).await?;
+    // The same key again answers with the same order, and the same status.
+    Ok((StatusCode::CREATED, axum::Json(order)))
+}
+
+async fn list_orders(State(state): State<AppState>, visitor: Visitor) -> ApiResult<Vec<Order>> {
+    let user = visitor.user.clone().ok_or(AppError::Unauthenticated)?;
+    Ok(axum::Json(orders::service::list(&state.db, user.id).await?))
+}
+
+async fn get_order(State(state): State<AppState>, visitor: Visitor, IdPath(id): IdPath) -> ApiResult<Order> {
+    let user = visitor.user.clone().ok_or(AppError::Unauthenticated)?;
+    Ok(axum::Json(orders::service::get(&state.db, user.id, id).await?))
 }

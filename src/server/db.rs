@@ -95,6 +95,15 @@ pub async fn migrate(sessions: &SessionPool) -> Result<(), DbError> {
 }
 
 impl Db {
+    /// A transaction that will write. SQLite takes the write lock at the start (BEGIN
+    /// IMMEDIATE), so two such transactions queue instead of failing when both try to write.
+    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+
     /// True while the database answers.
     pub async fn ping(&self) -> bool {
         sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()

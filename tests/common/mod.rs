@@ -16,6 +16,7 @@ use tower::ServiceExt;
 
 pub struct TestApp {
     pub router: Router,
+    pub database_url: String,
     _dir: tempfile::TempDir,
 }
 
@@ -32,8 +33,22 @@ impl TestApp {
         };
         adjust(&mut config);
         let options = LeptosOptions::builder().output_name("shop").site_root("target/site").build();
+        let database_url = config.database_url.clone();
         let router = build_app(config, options).await.expect("the app starts");
-        TestApp { router, _dir: dir }
+        TestApp { router, database_url, _dir: dir }
+    }
+
+    /// Runs SQL straight on the test database (to set up stock or prices).
+    pub async fn sql(&self, statement: &str) {
+        use sqlx::Connection;
+        let mut conn = sqlx::SqliteConnection::connect(&self.database_url).await.unwrap();
+        sqlx::query(statement).execute(&mut conn).await.unwrap();
+    }
+
+    pub async fn sql_i64(&self, statement: &str) -> i64 {
+        use sqlx::Connection;
+        let mut conn = sqlx::SqliteConnection::connect(&self.database_url).await.unwrap();
+        sqlx::query_scalar(statement).fetch_one(&mut conn).await.unwrap()
     }
 
     /// A client with its own cookie jar (one cookie: the session).
