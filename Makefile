@@ -24,10 +24,9 @@ build: setup
 
 test: setup test-rust test-e2e
 
-# A target folder of their own: cargo-leptos builds with other flags, and sharing one folder
-# would rebuild everything each time the two alternate.
+# On SQLite, then on PostgreSQL when one answers at TEST_POSTGRES_URL (REQUIRE_POSTGRES=1: must).
 test-rust:
-	cargo test --features ssr --target-dir target/rust-tests
+	@bash scripts/test-rust.sh
 
 test-e2e:
 	cargo leptos build

@@ -151,6 +151,12 @@ mod server {
                     tracing::warn!(%error, "database unavailable");
                     AppError::Unavailable
                 }
+                // Text PostgreSQL cannot store (a NUL byte) that slipped past the input checks:
+                // still the client's mistake.
+                sqlx::Error::Database(db) if db.code().as_deref() == Some("22021") => {
+                    tracing::warn!(%error, "text refused by the database");
+                    AppError::invalid("The text contains a character that is not allowed.")
+                }
                 _ => {
                     tracing::error!(%error, "database error");
                     AppError::Internal

@@ -70,3 +70,28 @@ async fn oversized_bodies_are_413() {
     assert_eq!(response.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(client.cart().await["item_count"], 0);
 }
+
+/// NUL bytes are valid JSON (`\u0000`) but not text PostgreSQL can store: every such input is
+/// a 4xx on either database, never a 500.
+#[tokio::test]
+async fn nul_bytes_in_text_are_refused_not_a_server_error() {
+    let app = TestApp::new().await;
+    let client = app.client();
+    let (email, password) = client.register("Nul").await;
+    let cases = [
+        ("/api/v1/auth/login", format!(r#"{{"email":"{email}\u0000","password":"{password}","mode":"session"}}"#), StatusCode::UNAUTHORIZED),
+        ("/api/v1/auth/login", format!(r#"{{"email":"{email}","password":"{password}\u0000","mode":"token"}}"#), StatusCode::UNAUTHORIZED),
+        ("/api/v1/auth/register", r#"{"email":"n\u0000@example.com","password":"correct horse","name":"N"}"#.to_string(), StatusCode::BAD_REQUEST),
+        ("/api/v1/auth/register", r#"{"email":"nul2@example.com","password":"correct horse","name":"N\u0000"}"#.to_string(), StatusCode::BAD_REQUEST),
+    ];
+    for (uri, body, status) in cases {
+        let response = client.post(uri, &body).await;
+        assert_eq!(response.status, status, "{uri} {body}");
+        assert!(!response.error_code().is_empty());
+    }
+    for uri in ["/api/v1/products/%00", "/api/v1/products/banana%00", "/api/v1/products?q=%00", "/products/%00"] {
+        let response = client.get(uri).await;
+        assert!(response.status.is_client_error(), "{uri}: {}", response.status);
+    }
+    assert_eq!(app.sql_i64("SELECT COUNT(*) FROM users").await, 1, "no account was made");
+}

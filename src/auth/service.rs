@@ -129,7 +129,7 @@ pub async fn register(state: &AppState, email: &str, password: &str, name: &str)
 pub async fn authenticate(state: &AppState, email: &str, password: &str) -> Result<User, AppError> {
     let email_key = email.trim().to_lowercase();
     let password_ok = |p: &str| !p.is_empty() && p.chars().count() <= super::MAX_PASSWORD_CHARS;
-    let row = if email_key.len() <= 254 {
+    let row = if email_key.len() <= 254 && !email_key.contains('\0') {
         user_by(&state.db, "email_key", SqlValue::Text(&email_key)).await?
     } else {
         None

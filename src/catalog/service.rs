@@ -88,6 +88,14 @@ pub async fn categories(db: &Db) -> Result<Vec<Category>, AppError> {
 }
 
 pub async fn by_slug(db: &Db, slug: &str) -> Result<Product, AppError> {
+    // Slugs are short, lower-case words and dashes; anything else cannot name a product (and a
+    // NUL byte would not even reach PostgreSQL as text).
+    let plausible = !slug.is_empty()
+        && slug.len() <= 100
+        && slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !plausible {
+        return Err(AppError::NotFound("Product".into()));
+    }
     let row = sqlx::query(&format!(
         "SELECT {PRODUCT_COLUMNS} FROM products p JOIN categories c ON c.id = p.category_id \
          WHERE p.slug = $1"

@@ -6,7 +6,10 @@ use crate::{
     auth::service::rfc3339,
     error::AppError,
     money::{format_cents, CURRENCY},
-    server::{db::Db, unix_now_ms},
+    server::{
+        db::{Backend, Db},
+        unix_now_ms,
+    },
 };
 use sqlx::{any::AnyRow, Row};
 
@@ -43,6 +46,15 @@ pub async fn place(
         return Ok((order, false));
     }
     let mut tx = db.begin_write().await?;
+    if db.backend == Backend::Postgres {
+        // One checkout per user at a time. On SQLite BEGIN IMMEDIATE already serialises every
+        // write; PostgreSQL (READ COMMITTED) takes the user's row lock, so that a request with
+        // the same key waits here and then finds the order the first one committed.
+        sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
+            .bind(user_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    }
     // Checked again inside the transaction: a request with the same key may have committed
     // while this one waited for the write lock (and emptied the cart).
     let existing: Option<i64> =

@@ -152,12 +152,12 @@ pub async fn build_app(config: Config, leptos_options: LeptosOptions) -> Result<
     let router = match sessions {
         SessionPool::Sqlite(pool) => {
             let store = SqliteStore::new(pool);
-            store.migrate().await.map_err(StartError::Sessions)?;
+            migrate_sessions(|| store.migrate()).await?;
             with_sessions(router, store, &state.config)
         }
         SessionPool::Postgres(pool) => {
             let store = PostgresStore::new(pool);
-            store.migrate().await.map_err(StartError::Sessions)?;
+            migrate_sessions(|| store.migrate()).await?;
             with_sessions(router, store, &state.config)
         }
     };
@@ -167,6 +167,28 @@ pub async fn build_app(config: Config, leptos_options: LeptosOptions) -> Result<
         .layer(CompressionLayer::new())
         .layer(CatchPanicLayer::custom(|_| AppError::Internal.into_response()))
         .layer(TraceLayer::new_for_http()))
+}
+
+/// Creates the session table if it is missing. Instances starting at the same moment can race
+/// on `CREATE … IF NOT EXISTS` (PostgreSQL reports a duplicate): once the other has made it,
+/// trying again succeeds.
+async fn migrate_sessions<F, Fut>(migrate: F) -> Result<(), StartError>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<(), sqlx::Error>>,
+{
+    let mut attempt = 0;
+    loop {
+        match migrate().await {
+            Ok(()) => return Ok(()),
+            Err(error) if attempt < 3 => {
+                attempt += 1;
+                tracing::warn!(%error, attempt, "creating the session table failed; trying again");
+                tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
+            }
+            Err(error) => return Err(StartError::Sessions(error)),
+        }
+    }
 }
 
 fn with_sessions<S>(router: Router, store: S, config: &Config) -> Router

@@ -1,5 +1,6 @@
-//! Drives the real router (the same one the binary serves) against a fresh SQLite database
-//! in a temporary folder, one per test.
+//! Drives the real router (the same one the binary serves) against a fresh database, one per
+//! test: an SQLite file in a temporary folder, or, with `SHOP_TEST_DATABASE=postgres`, a new
+//! PostgreSQL database on `TEST_POSTGRES_URL` that is dropped when the test ends.
 #![allow(dead_code)]
 
 use axum::{
@@ -17,7 +18,93 @@ use tower::ServiceExt;
 pub struct TestApp {
     pub router: Router,
     pub database_url: String,
-    _dir: tempfile::TempDir,
+    _db: TestDatabase,
+}
+
+/// The PostgreSQL server the suite uses when `SHOP_TEST_DATABASE=postgres`.
+pub fn postgres_admin_url() -> String {
+    std::env::var("TEST_POSTGRES_URL")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
+}
+
+pub fn on_postgres() -> bool {
+    matches!(std::env::var("SHOP_TEST_DATABASE").as_deref(), Ok("postgres" | "postgresql"))
+}
+
+/// A database of the test's own, gone when the test ends.
+pub enum TestDatabase {
+    Sqlite(tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+impl TestDatabase {
+    /// A fresh, empty database and its URL.
+    pub async fn create() -> (TestDatabase, String) {
+        if !on_postgres() {
+            let dir = tempfile::tempdir().expect("temporary folder");
+            let url = format!("sqlite://{}", dir.path().join("shop.db").display());
+            return (TestDatabase::Sqlite(dir), url);
+        }
+        use sqlx::Connection;
+        let admin_url = postgres_admin_url();
+        let name = format!("shop_test_{}", uuid_like_random());
+        let mut admin = sqlx::PgConnection::connect(&admin_url)
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL at {admin_url} (TEST_POSTGRES_URL): {e}"));
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("CREATE DATABASE");
+        let _ = admin.close().await;
+        let url = url_with_database(&admin_url, &name);
+        (TestDatabase::Postgres { admin_url, name }, url)
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let TestDatabase::Postgres { admin_url, name } = self {
+            let (admin_url, name) = (admin_url.clone(), name.clone());
+            // Drop runs inside the test's runtime: do the async work on a thread of its own.
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                runtime.block_on(async move {
+                    use sqlx::Connection;
+                    if let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await {
+                        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                            .execute(&mut admin)
+                            .await;
+                        let _ = admin.close().await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// `postgres://user@host:port/db?x` with the database replaced by `name`.
+pub fn url_with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let host_part = match base[scheme_end..].find('/') {
+        Some(slash) => &base[..scheme_end + slash],
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{host_part}/{name}?{query}"),
+        None => format!("{host_part}/{name}"),
+    }
+}
+
+/// A name part unique across processes and runs.
+pub fn uuid_like_random() -> String {
+    let mut bytes = [0u8; 6];
+    getrandom::fill(&mut bytes).expect("random bytes");
+    let random: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}_{}", uuid_like(), random)
 }
 
 impl TestApp {
@@ -26,29 +113,38 @@ impl TestApp {
     }
 
     pub async fn with_config(adjust: impl FnOnce(&mut Config)) -> TestApp {
-        let dir = tempfile::tempdir().expect("temporary folder");
-        let mut config = Config {
-            database_url: format!("sqlite://{}", dir.path().join("shop.db").display()),
-            ..Config::default()
-        };
+        let (db, database_url) = TestDatabase::create().await;
+        let mut config = Config { database_url, ..Config::default() };
         adjust(&mut config);
         let options = LeptosOptions::builder().output_name("shop").site_root("target/site").build();
         let database_url = config.database_url.clone();
         let router = build_app(config, options).await.expect("the app starts");
-        TestApp { router, database_url, _dir: dir }
+        TestApp { router, database_url, _db: db }
     }
 
     /// Runs SQL straight on the test database (to set up stock or prices).
     pub async fn sql(&self, statement: &str) {
-        use sqlx::Connection;
-        let mut conn = sqlx::SqliteConnection::connect(&self.database_url).await.unwrap();
+        let mut conn = self.connection().await;
         sqlx::query(statement).execute(&mut conn).await.unwrap();
+        let _ = sqlx::Connection::close(conn).await;
     }
 
+    /// A number read straight from the test database (a `COUNT(*)`, a stock).
     pub async fn sql_i64(&self, statement: &str) -> i64 {
+        let mut conn = self.connection().await;
+        // On PostgreSQL a COUNT is BIGINT but a column may be narrower: read it as BIGINT.
+        let value: i64 = sqlx::query_scalar(&format!("SELECT CAST(({statement}) AS BIGINT)"))
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        let _ = sqlx::Connection::close(conn).await;
+        value
+    }
+
+    async fn connection(&self) -> sqlx::AnyConnection {
         use sqlx::Connection;
-        let mut conn = sqlx::SqliteConnection::connect(&self.database_url).await.unwrap();
-        sqlx::query_scalar(statement).fetch_one(&mut conn).await.unwrap()
+        sqlx::any::install_default_drivers();
+        sqlx::AnyConnection::connect(&self.database_url).await.unwrap()
     }
 
     /// A client with its own cookie jar (one cookie: the session).
