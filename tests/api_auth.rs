@@ -407,3 +407,33 @@ async fn a_session_ends_at_its_absolute_expiry_and_the_cookie_says_so() {
     tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
     assert_eq!(client.get("/api/v1/me").await.status, StatusCode::UNAUTHORIZED, "over, however active");
 }
+
+#[tokio::test]
+async fn reading_a_session_costs_no_write_and_use_keeps_it_alive() {
+    // An idle lifetime of 3 s: the stored row is pushed forward at most once a second.
+    let app = TestApp::with_config(|c| {
+        c.jwt_secret = Some(SECRET.to_string());
+        c.session_ttl_secs = 3;
+    })
+    .await;
+    let client = app.client();
+    let (email, password) = client.register("Idle").await;
+    assert_eq!(client.login(&email, &password, "session").await.status, StatusCode::OK);
+    let read = client.get("/api/v1/me").await;
+    assert_eq!(read.status, StatusCode::OK);
+    assert!(read.set_cookie().is_none(), "a read within the interval writes nothing: {:?}", read.set_cookie());
+
+    // Used every 1.2 s for 4.8 s: longer than the idle lifetime, never idle that long.
+    let mut refreshed = 0;
+    for _ in 0..4 {
+        tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+        let read = client.get("/api/v1/me").await;
+        assert_eq!(read.status, StatusCode::OK, "in use, still signed in");
+        refreshed += read.set_cookie().is_some() as usize;
+    }
+    assert!(refreshed >= 2, "the row and the cookie were pushed forward ({refreshed} times)");
+
+    // Then idle for longer than the lifetime: over.
+    tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
+    assert_eq!(client.get("/api/v1/me").await.status, StatusCode::UNAUTHORIZED);
+}

@@ -99,6 +99,26 @@ pub async fn user_for_credential(db: &Db, user_id: i64, issued_at: i64) -> Resul
         .map(|row| row.user))
 }
 
+/// The user behind a token, in one round trip: the user must exist, the token must have been
+/// issued at or after their last "sign out everywhere", and its `jti` must not be revoked.
+/// Both checks read the shared database, so a revocation on any instance counts at once on all.
+pub async fn user_for_token(db: &Db, user_id: i64, issued_at: i64, jti: &str) -> Result<Option<User>, AppError> {
+    let row = sqlx::query(
+        "SELECT u.id, u.email, u.name FROM users u \
+         WHERE u.id = $1 AND u.credentials_valid_from <= $2 \
+         AND NOT EXISTS (SELECT 1 FROM revoked_tokens r WHERE r.jti = $3)",
+    )
+    .bind(user_id)
+    .bind(issued_at)
+    .bind(jti)
+    .fetch_optional(&db.pool)
+    .await?;
+    match row {
+        Some(row) => Ok(Some(User { id: row.try_get("id")?, email: row.try_get("email")?, name: row.try_get("name")? })),
+        None => Ok(None),
+    }
+}
+
 pub async fn register(state: &AppState, email: &str, password: &str, name: &str) -> Result<User, AppError> {
     let (email, name) = super::check_registration(email, password, name)?;
     let email_key = email.to_lowercase();
@@ -254,14 +274,6 @@ pub fn decode_token(keys: &JwtKeys, token: &str) -> Result<Claims, AppError> {
         return Err(AppError::Unauthenticated);
     }
     Ok(data.claims)
-}
-
-pub async fn is_revoked(db: &Db, jti: &str) -> Result<bool, AppError> {
-    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM revoked_tokens WHERE jti = $1")
-        .bind(jti)
-        .fetch_optional(&db.pool)
-        .await?;
-    Ok(found.is_some())
 }
 
 async fn revoke(db: &Db, claims: &Claims, user_id: i64) -> Result<(), AppError> {

@@ -138,7 +138,7 @@ pub async fn build_app(config: Config, leptos_options: LeptosOptions) -> Result<
         }
     });
 
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let router = Router::new()
         .route("/healthz", get(healthz))
         .nest("/api/v1", api::router())
@@ -189,6 +189,15 @@ where
             Err(error) => return Err(StartError::Sessions(error)),
         }
     }
+}
+
+/// The app's routes, worked out once per process. Generating them runs the app with resource
+/// loading suppressed process-wide (leptos-rs/leptos#4773): a page rendered by another router
+/// in the same process at that moment would wait for its data forever. The test suites build
+/// many routers in one process, so the list is made once and shared.
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
 fn with_sessions<S>(router: Router, store: S, config: &Config) -> Router

@@ -22,6 +22,8 @@ use tower_sessions::Session;
 const USER_KEY: &str = "user_id";
 const AUTH_AT_KEY: &str = "auth_at";
 const CART_KEY: &str = "cart_id";
+/// When the session was last used, to the refresh interval: keeps the idle expiry sliding.
+const SEEN_KEY: &str = "seen_at";
 
 enum Credential {
     Guest,
@@ -49,10 +51,7 @@ impl Visitor {
                 .ok_or(AppError::Unauthenticated)?;
             let claims = service::decode_token(&state.jwt, token)?;
             let user_id: i64 = claims.sub.parse().map_err(|_| AppError::Unauthenticated)?;
-            if service::is_revoked(&db, &claims.jti).await? {
-                return Err(AppError::Unauthenticated);
-            }
-            let user = service::user_for_credential(&db, user_id, claims.iat)
+            let user = service::user_for_token(&db, user_id, claims.iat, &claims.jti)
                 .await?
                 .ok_or(AppError::Unauthenticated)?;
             return Ok(Visitor { db, session, headers, user: Some(user), credential: Credential::Token(claims) });
@@ -65,6 +64,7 @@ impl Visitor {
                 Some(user) => {
                     let visitor = Visitor { db, session, headers, user: Some(user), credential: Credential::Session };
                     visitor.hold_to_absolute_expiry(state, auth_at);
+                    visitor.keep_alive(state).await?;
                     Ok(visitor)
                 }
                 None => {
@@ -74,7 +74,25 @@ impl Visitor {
                 }
             };
         }
-        Ok(Visitor { db, session, headers, user: None, credential: Credential::Guest })
+        let visitor = Visitor { db, session, headers, user: None, credential: Credential::Guest };
+        if visitor.session.id().is_some() && visitor.session.get::<String>(CART_KEY).await?.is_some() {
+            visitor.keep_alive(state).await?;
+        }
+        Ok(visitor)
+    }
+
+    /// A session expires after `SESSION_TTL_SECS` without use. Reading a session costs no write:
+    /// the stored row (and the cookie's Max-Age) is pushed forward only when the last push is
+    /// older than a tenth of that lifetime (at most an hour), so a busy session is written at
+    /// most once per interval.
+    async fn keep_alive(&self, state: &AppState) -> Result<(), AppError> {
+        let now = super::unix_now();
+        let interval = (state.config.session_ttl_secs / 10).clamp(1, 3600);
+        let seen = self.session.get::<i64>(SEEN_KEY).await?.unwrap_or(0);
+        if now - seen >= interval {
+            self.session.insert(SEEN_KEY, now).await?;
+        }
+        Ok(())
     }
 
     /// Inside a server function (or a page's server render).
@@ -135,6 +153,7 @@ impl Visitor {
         }
         let id = uuid::Uuid::new_v4().simple().to_string();
         self.session.insert(CART_KEY, &id).await?;
+        self.session.insert(SEEN_KEY, super::unix_now()).await?;
         Ok(id)
     }
 
@@ -144,6 +163,7 @@ impl Visitor {
         self.session.remove::<String>(CART_KEY).await?;
         self.session.insert(USER_KEY, user_id).await?;
         self.session.insert(AUTH_AT_KEY, issued_at).await?;
+        self.session.insert(SEEN_KEY, super::unix_now()).await?;
         self.hold_to_absolute_expiry(state, issued_at);
         Ok(())
     }
@@ -176,7 +196,7 @@ impl Visitor {
 
     pub async fn session_keys(&self) -> Vec<String> {
         let mut keys = Vec::new();
-        for key in [USER_KEY, AUTH_AT_KEY, CART_KEY] {
+        for key in [USER_KEY, AUTH_AT_KEY, CART_KEY, SEEN_KEY] {
             if matches!(self.session.get_value(key).await, Ok(Some(_))) {
                 keys.push(key.to_string());
             }
