@@ -332,3 +332,42 @@ export function firstNumber(text: string | null): number {
   if (!match) throw new Error(`no number in ${JSON.stringify(text)}`);
   return Number(match[0]);
 }
+
+// ---------------------------------------------------------------------------
+// Checkout and orders
+// ---------------------------------------------------------------------------
+
+/** A checkout line, by product slug. */
+export const checkoutLine = (page: Page, slug: string): Locator =>
+  page.locator(`[data-testid="checkout-line"][data-product-slug="${slug}"]`);
+
+/** Is this the request that places an order from the checkout page? */
+export const isPlaceOrderRequest = (url: string, method: string): boolean =>
+  method === 'POST' && new URL(url).pathname === '/fn/orders/place';
+
+export interface ApiOrder {
+  id: number;
+  created_at: string;
+  status: string;
+  lines: { product_id: number; name: string; unit_price_cents: number; quantity: number; line_total_cents: number }[];
+  total_cents: number;
+  currency: string;
+}
+
+/** The user's orders as the JSON API lists them (newest first), read with a token of its own. */
+export async function apiOrders(request: APIRequestContext, user: TestUser): Promise<ApiOrder[]> {
+  const token = await apiTokenLogin(request, user);
+  const response = await request.get('/api/v1/orders', { headers: { Authorization: `Bearer ${token}` } });
+  expect(response.status(), `GET /api/v1/orders: ${await response.text()}`).toBe(200);
+  return response.json();
+}
+
+/** Places an order through the JSON API for the token's user. */
+export async function apiPlaceOrder(request: APIRequestContext, token: string, key: string, shipping = { name: 'API Buyer', address: '1 Test Street' }): Promise<ApiOrder> {
+  const response = await request.post('/api/v1/orders', {
+    data: { shipping },
+    headers: { Authorization: `Bearer ${token}`, 'Idempotency-Key': key },
+  });
+  expect(response.status(), `POST /api/v1/orders: ${await response.text()}`).toBe(201);
+  return response.json();
+}

@@ -38,12 +38,15 @@ fn CheckoutForm(user_name: String) -> impl IntoView {
             .with(|q| q.get("__err"))
             .map(|e| leptos::server_fn::error::ServerFnUrlError::<AppError>::decode_err(&e)),
     };
-    // A refused order (prices or stock changed) shows the cart as it is now.
+    // A refused order (prices or stock changed) shows the cart as it is now. Only the cart is
+    // refetched: refreshing the sign-in would rebuild this form and lose the error message.
     Effect::new(move |_| {
         if let Some(Err(_)) = place.value().get() {
-            auth.refresh();
+            cart.cart.refetch();
         }
     });
+    // What the buyer typed survives the cart being shown again.
+    let address = RwSignal::new(String::new());
     let navigate = use_navigate();
     Effect::new(move |_| {
         if let Some(Ok(order)) = place.value().get() {
@@ -96,7 +99,12 @@ fn CheckoutForm(user_name: String) -> impl IntoView {
                                         </div>
                                         <div class="field">
                                             <label for="shipping-address">"Address"</label>
-                                            <textarea id="shipping-address" name="address" required maxlength="500" rows="3" autocomplete="street-address" data-testid="shipping-address"></textarea>
+                                            <textarea
+                                                id="shipping-address" name="address" required maxlength="500" rows="3"
+                                                autocomplete="street-address" data-testid="shipping-address"
+                                                prop:value=move || address.get()
+                                                on:input=move |ev| address.set(event_target_value(&ev))
+                                            ></textarea>
                                         </div>
                                         <h2>"Payment"</h2>
                                         <p class="checkout__demo" role="note">
