@@ -24,7 +24,8 @@ export default defineConfig({
   fullyParallel: true,
   forbidOnly: !!process.env.CI,
   workers: 2,
-  retries: 0,
+  // One retry: a test that fails twice fails the run; one that passes on retry is reported as flaky.
+  retries: 1,
   // Hydrating a debug WASM bundle on a 2-core machine can take a few seconds per page.
   timeout: 60_000,
   expect: { timeout: 10_000 },

@@ -14,14 +14,22 @@ import {
 
 // JavaScript on: the hydrated app. Each test is a fresh guest with an empty cart.
 
-test('a guest fills, keeps and empties a cart', async ({ page, context }) => {
+test('a guest fills, keeps and empties a cart', async ({ page, context, request }) => {
   const consoleWatch = watchConsole(context);
+  const fruit = await request.get('/api/v1/products?category=fruit&per_page=100');
+  const fruitSlugs: string[] = (await fruit.json()).items.map((product: { slug: string }) => product.slug);
 
   // Catalogue: the fruit category holds both Bananas and Apples on one page.
   await gotoHydrated(page, '/');
   await expect(cartCount(page)).toHaveText('0');
   await page.getByTestId('category-filter').locator('a[href*="category=fruit"]').click();
   await expect(page).toHaveURL(/[?&]category=fruit(&|$)/);
+  // The new listing replaces the old one in place: click only once it has.
+  await expect(async () => {
+    const shown = await page.getByTestId('product-card').evaluateAll((cards) => cards.map((card) => card.getAttribute('data-product-slug')));
+    expect(shown.length).toBeGreaterThan(0);
+    expect(shown.filter((slug) => !fruitSlugs.includes(slug ?? '')), 'cards outside the fruit category').toEqual([]);
+  }).toPass();
 
   // Add one banana from its card.
   await productCard(page, 'banana').getByTestId('add-to-cart').click();
