@@ -7,7 +7,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 # binary built outside cargo-leptos still points the browser at the right files.
 export LEPTOS_OUTPUT_NAME := shop
 
-.PHONY: run dev setup build test test-rust test-e2e clean
+.PHONY: run dev setup build release test test-rust test-e2e bench clean
 
 run: setup
 	cargo leptos serve
@@ -22,6 +22,10 @@ setup:
 build: setup
 	cargo leptos build
 
+# The release build, WASM shrunk by wasm-opt, the bundle precompressed (brotli, gzip).
+release:
+	@bash scripts/release.sh
+
 test: setup test-rust test-e2e
 
 # On SQLite, then on PostgreSQL when one answers at TEST_POSTGRES_URL (REQUIRE_POSTGRES=1: must).
@@ -31,6 +35,10 @@ test-rust:
 test-e2e:
 	cargo leptos build
 	cd end2end && npx playwright test
+
+# Release build, fresh database, load from wrk: prints a table, writes target/bench/summary.json.
+bench:
+	@bash scripts/bench.sh
 
 clean:
 	cargo clean

@@ -68,6 +68,19 @@ async fn oversized_bodies_are_413() {
     assert_eq!(response.error_code(), "payload_too_large");
     let response = client.send(form("/fn/cart/add", format!("product_id=1&quantity=1&x={padding}"))).await;
     assert_eq!(response.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(response.json()["error"]["code"], "payload_too_large", "refused by its Content-Length, still JSON");
+    // A JSON body that announces its length is refused before it is read: the same JSON error.
+    let response = client
+        .send(
+            Request::post("/api/v1/auth/register")
+                .header("content-type", "application/json")
+                .header("content-length", body.len())
+                .body(Body::from(body.clone()))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(response.error_code(), "payload_too_large");
     assert_eq!(client.cart().await["item_count"], 0);
 }
 

@@ -137,3 +137,26 @@ async fn server_functions_called_by_the_app_get_real_status_codes() {
         .await;
     assert_eq!(response.status, StatusCode::CONFLICT, "{}", response.text());
 }
+
+/// `next` after signing in is followed only to a path of this site: no tab or newline tricks
+/// (`/\t/evil` is `//evil` to a browser), and a newline is refused, not a 500.
+#[tokio::test]
+async fn sign_in_forms_never_send_the_browser_to_another_site() {
+    let app = TestApp::new().await;
+    let client = app.client();
+    let (email, password) = client.register("Next").await;
+    let email = email.replace('@', "%40");
+    for next in ["/%09/evil.example", "/%0a/evil.example", "/x%0d%0aSet-Cookie:%20a=b", "//evil.example", "https://evil.example"] {
+        let form = format!("email={email}&password={}&mode=session&next={next}", password.replace(' ', "+"));
+        let response = app.client().form_post("/fn/auth/login", &form, "http://127.0.0.1:3000/login").await;
+        assert_eq!(response.status, StatusCode::FOUND, "{next}: {}", response.text());
+        assert_eq!(response.headers["location"], "/", "{next}");
+    }
+    let form = "email=next2%40example.com&password=correct+horse+battery&name=N&mode=session&next=/x%0a".to_string();
+    let response = app.client().form_post("/fn/auth/register", &form, "http://127.0.0.1:3000/register").await;
+    assert_eq!(response.status, StatusCode::FOUND, "{}", response.text());
+    assert_eq!(response.headers["location"], "/");
+    // The login page does not carry such a value into its form either.
+    let page = client.get("/login?next=/%09/evil.example").await.text();
+    assert!(!page.contains("evil.example"), "the page keeps only a safe next");
+}

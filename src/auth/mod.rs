@@ -163,9 +163,16 @@ pub fn check_password(password: &str) -> Result<(), AppError> {
 }
 
 /// Only same-site paths are followed after signing in (no open redirects).
+/// Only visible ASCII is let through: browsers drop tabs and newlines from URLs (`/\t/evil`
+/// would become `//evil`, another site), and a newline cannot go into a Location header.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && path.len() <= 2048
+                && path.bytes().all(|b| b.is_ascii_graphic() && b != b'\\') =>
+        {
             path.to_string()
         }
         _ => "/".to_string(),
@@ -335,5 +342,9 @@ mod tests {
         assert_eq!(safe_next(Some("https://evil.example")), "/");
         assert_eq!(safe_next(Some("/\\evil.example")), "/");
         assert_eq!(safe_next(None), "/");
+        for sneaky in ["/\t/evil.example", "/\n/evil.example", "/x\r\nSet-Cookie: a=b", "/ /evil", "/caf\u{e9}"] {
+            assert_eq!(safe_next(Some(sneaky)), "/", "{sneaky:?}");
+        }
+        assert_eq!(safe_next(Some("/products/banana?x=1&y=%20")), "/products/banana?x=1&y=%20");
     }
 }

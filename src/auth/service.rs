@@ -24,7 +24,20 @@ fn argon2() -> Argon2<'static> {
     Argon2::new(ArgonAlgorithm::Argon2id, Version::V0x13, params)
 }
 
+/// Each hash takes 19 MiB for its moment: at most one per core runs at once, so a burst of
+/// sign-ins queues instead of taking the server's memory (or all its threads).
+async fn hashing_permit() -> tokio::sync::SemaphorePermit<'static> {
+    static HASHING: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+    let permits = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    HASHING
+        .get_or_init(|| tokio::sync::Semaphore::new(permits))
+        .acquire()
+        .await
+        .expect("the hashing semaphore is never closed")
+}
+
 pub async fn hash_password(password: String) -> Result<String, AppError> {
+    let _permit = hashing_permit().await;
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
         argon2().hash_password(password.as_bytes(), &salt).map(|hash| hash.to_string())
@@ -38,6 +51,7 @@ pub async fn hash_password(password: String) -> Result<String, AppError> {
 }
 
 pub async fn verify_password(password: String, hash: String) -> bool {
+    let _permit = hashing_permit().await;
     tokio::task::spawn_blocking(move || match PasswordHash::new(&hash) {
         Ok(parsed) => argon2().verify_password(password.as_bytes(), &parsed).is_ok(),
         Err(_) => false,

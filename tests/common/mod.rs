@@ -113,10 +113,15 @@ impl TestApp {
     }
 
     pub async fn with_config(adjust: impl FnOnce(&mut Config)) -> TestApp {
+        TestApp::with_site(adjust, "target/site").await
+    }
+
+    /// With the built site (`pkg/`, images) looked for in `site_root`.
+    pub async fn with_site(adjust: impl FnOnce(&mut Config), site_root: &str) -> TestApp {
         let (db, database_url) = TestDatabase::create().await;
         let mut config = Config { database_url, ..Config::default() };
         adjust(&mut config);
-        let options = LeptosOptions::builder().output_name("shop").site_root("target/site").build();
+        let options = LeptosOptions::builder().output_name("shop").site_root(site_root).build();
         let database_url = config.database_url.clone();
         let router = build_app(config, options).await.expect("the app starts");
         TestApp { router, database_url, _db: db }
