@@ -96,7 +96,7 @@ fn Comparison(inspection: Inspection, token: RwSignal<Option<String>>, now: RwSi
                             if session_keys.is_empty() { "nothing yet".to_string() } else { session_keys.clone() },
                             session_expires.clone().unwrap_or_default()
                         ),
-                        None => "A row in the session table per visitor with a session: the user's id, when they signed in, a guest's cart id.".to_string(),
+                        None => "A row in the session table per visitor with a session: the user's id, when they signed in, a guest's cart id, and when it was last used (to keep an idle session alive).".to_string(),
                     }}
                 </p>
             </article>
