@@ -4,10 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/release.sh
-if ! command -v wrk >/dev/null; then
-    echo "==> installing wrk (Debian)"
-    if [ "$(id -u)" = 0 ]; then sudo=(); else sudo=(sudo); fi
-    "${sudo[@]}" apt-get update -qq
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk
-fi
+bash scripts/setup.sh wrk
 exec python3 scripts/bench.py

@@ -4,13 +4,7 @@
 # they are. Leaves target/release/shop and target/site.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
-if ! command -v brotli >/dev/null; then
-    echo "==> installing brotli (Debian)"
-    if [ "$(id -u)" = 0 ]; then sudo=(); else sudo=(sudo); fi
-    "${sudo[@]}" apt-get update -qq
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq brotli
-fi
+bash scripts/setup.sh brotli
 export PATH="$PWD/end2end/node_modules/.bin:$PATH"
 cargo leptos build --release
 for file in target/site/pkg/*.wasm target/site/pkg/*.js target/site/pkg/*.css; do

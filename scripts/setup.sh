@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building, serving and testing the shop needs, skipping whatever is already
 # there. Safe to run again and again; quick when everything is installed.
+#   scripts/setup.sh [TOOL...]   also Debian's packages of these commands (brotli, wrk), if missing
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -50,3 +51,11 @@ if [ ! -f end2end/node_modules/.package-lock.json ] ||
     say "installing the end-to-end test packages"
     (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
 fi
+
+# Extra commands some targets need (make release: brotli; make bench: wrk), from Debian.
+for tool in "$@"; do
+    if ! command -v "$tool" >/dev/null; then
+        say "installing $tool (Debian)"
+        apt_install "$tool"
+    fi
+done
