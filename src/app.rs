@@ -1,8 +1,8 @@
 //! The HTML shell, the router and the layout every page shares.
 
 use crate::{
-    auth::pages::{provide_auth, use_auth, AuthControls, LoginPage, RegisterPage},
     auth::explain::AuthPage,
+    auth::pages::{provide_auth, use_auth, AuthControls, LoginPage, RegisterPage},
     cart::pages::{provide_cart, CartAlert, CartLink, CartPage},
     catalog::pages::{HomePage, ProductPage},
     orders::pages::{CheckoutPage, OrderPage, OrdersPage},

@@ -102,14 +102,14 @@ impl FromServerFnError for AppError {
             }
             // On the server these mean the request could not be read: the client's mistake.
             #[cfg(feature = "ssr")]
-            ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) | ServerFnErrorErr::Deserialization(_) => {
-                AppError::invalid("The request could not be read.")
-            }
+            ServerFnErrorErr::Request(_)
+            | ServerFnErrorErr::Response(_)
+            | ServerFnErrorErr::Deserialization(_) => AppError::invalid("The request could not be read."),
             // In the browser they mean the server could not be reached or understood.
             #[cfg(not(feature = "ssr"))]
-            ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) | ServerFnErrorErr::Deserialization(_) => {
-                AppError::Network
-            }
+            ServerFnErrorErr::Request(_)
+            | ServerFnErrorErr::Response(_)
+            | ServerFnErrorErr::Deserialization(_) => AppError::Network,
             ServerFnErrorErr::UnsupportedRequestMethod(_) => {
                 AppError::invalid("This method is not supported here.")
             }

@@ -24,8 +24,12 @@ async fn token_login(client: &Client, email: &str, password: &str) -> String {
 }
 
 fn sign(claims: Value, algorithm: Algorithm, secret: &str) -> String {
-    jsonwebtoken::encode(&Header::new(algorithm), &claims, &EncodingKey::from_secret(secret.as_bytes()).unwrap())
-        .unwrap()
+    jsonwebtoken::encode(
+        &Header::new(algorithm),
+        &claims,
+        &EncodingKey::from_secret(secret.as_bytes()).unwrap(),
+    )
+    .unwrap()
 }
 
 fn now() -> i64 {
@@ -37,7 +41,10 @@ async fn registration_answers_201_and_refuses_bad_or_taken_input() {
     let app = app().await;
     let client = app.client();
     let response = client
-        .post("/api/v1/auth/register", r#"{"email":"Ann@Example.com","password":"correct horse","name":"Ann"}"#)
+        .post(
+            "/api/v1/auth/register",
+            r#"{"email":"Ann@Example.com","password":"correct horse","name":"Ann"}"#,
+        )
         .await;
     assert_eq!(response.status, StatusCode::CREATED);
     let body = response.json();
@@ -48,7 +55,10 @@ async fn registration_answers_201_and_refuses_bad_or_taken_input() {
     assert!(response.set_cookie().is_none(), "registering does not sign in");
 
     let taken = client
-        .post("/api/v1/auth/register", r#"{"email":"ann@EXAMPLE.com","password":"another one","name":"Ann 2"}"#)
+        .post(
+            "/api/v1/auth/register",
+            r#"{"email":"ann@EXAMPLE.com","password":"another one","name":"Ann 2"}"#,
+        )
         .await;
     assert_eq!(taken.status, StatusCode::CONFLICT);
     assert_eq!(taken.error_code(), "email_taken");
@@ -140,8 +150,10 @@ async fn token_sign_in_gives_a_bearer_token_with_no_personal_data_and_no_cookie(
     let token = body["token"].as_str().unwrap();
 
     let mut parts = token.split('.');
-    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts.next().unwrap()).unwrap()).unwrap();
-    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts.next().unwrap()).unwrap()).unwrap();
+    let header: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts.next().unwrap()).unwrap()).unwrap();
+    let claims: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts.next().unwrap()).unwrap()).unwrap();
     assert_eq!(header["alg"], "HS256");
     let mut keys: Vec<&String> = claims.as_object().unwrap().keys().collect();
     keys.sort();
@@ -171,11 +183,17 @@ async fn the_resolver_refuses_every_bad_token() {
 
     let expired = sign(valid(t - 7200, t - 3600), Algorithm::HS256, SECRET);
     let not_yet_valid = sign(valid(t + 3600, t + 7200), Algorithm::HS256, SECRET);
-    let future_nbf = sign(json!({"sub": sub, "iat": t, "exp": t + 600, "nbf": t + 3600, "jti": "j2"}), Algorithm::HS256, SECRET);
+    let future_nbf = sign(
+        json!({"sub": sub, "iat": t, "exp": t + 600, "nbf": t + 3600, "jti": "j2"}),
+        Algorithm::HS256,
+        SECRET,
+    );
     let wrong_key = sign(valid(t, t + 600), Algorithm::HS256, "another-secret-that-is-also-32-bytes-long!!");
     let other_algorithm = sign(valid(t, t + 600), Algorithm::HS512, SECRET);
-    let no_such_user = sign(json!({"sub": "999999", "iat": t, "exp": t + 600, "jti": "j3"}), Algorithm::HS256, SECRET);
-    let not_a_number = sign(json!({"sub": "abc", "iat": t, "exp": t + 600, "jti": "j4"}), Algorithm::HS256, SECRET);
+    let no_such_user =
+        sign(json!({"sub": "999999", "iat": t, "exp": t + 600, "jti": "j3"}), Algorithm::HS256, SECRET);
+    let not_a_number =
+        sign(json!({"sub": "abc", "iat": t, "exp": t + 600, "jti": "j4"}), Algorithm::HS256, SECRET);
     let (h, p, s) = {
         let mut it = good.split('.');
         (it.next().unwrap().to_string(), it.next().unwrap().to_string(), it.next().unwrap().to_string())
@@ -215,13 +233,21 @@ async fn the_resolver_refuses_every_bad_token() {
     }
     // Not a Bearer header at all.
     let response = client
-        .send(axum::http::Request::get("/api/v1/me").header("authorization", "Basic dXNlcjpwYXNz").body(axum::body::Body::empty()).unwrap())
+        .send(
+            axum::http::Request::get("/api/v1/me")
+                .header("authorization", "Basic dXNlcjpwYXNz")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
         .await;
     assert_eq!(response.status, StatusCode::UNAUTHORIZED);
 
     // Revoked: signed out.
     let fresh = app.client();
-    assert_eq!(fresh.bearer(&good, Method::POST, "/api/v1/auth/logout", None).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        fresh.bearer(&good, Method::POST, "/api/v1/auth/logout", None).await.status,
+        StatusCode::NO_CONTENT
+    );
     assert_eq!(fresh.bearer(&good, Method::GET, "/api/v1/me", None).await.status, StatusCode::UNAUTHORIZED);
 }
 
@@ -234,7 +260,9 @@ async fn an_invalid_bearer_never_falls_back_to_the_cookie() {
     assert_eq!(client.get("/api/v1/me").await.status, StatusCode::OK, "the cookie works");
     let response = client.bearer("garbage", Method::GET, "/api/v1/me", None).await;
     assert_eq!(response.status, StatusCode::UNAUTHORIZED);
-    let response = client.bearer("garbage", Method::POST, "/api/v1/cart/items", Some(r#"{"product_id":1,"quantity":1}"#)).await;
+    let response = client
+        .bearer("garbage", Method::POST, "/api/v1/cart/items", Some(r#"{"product_id":1,"quantity":1}"#))
+        .await;
     assert_eq!(response.status, StatusCode::UNAUTHORIZED);
     assert_eq!(client.cart().await["item_count"], 0, "nothing changed");
 }
@@ -248,7 +276,10 @@ async fn session_sign_out_deletes_the_session_and_expires_the_cookie() {
     let response = client.post("/api/v1/auth/logout", "").await;
     assert_eq!(response.status, StatusCode::NO_CONTENT);
     let cookie = response.set_cookie().expect("the cookie is expired");
-    assert!(cookie.contains("Max-Age=0") || cookie.to_lowercase().contains("expires=thu, 01 jan 1970"), "{cookie}");
+    assert!(
+        cookie.contains("Max-Age=0") || cookie.to_lowercase().contains("expires=thu, 01 jan 1970"),
+        "{cookie}"
+    );
     let replay = app.client();
     *replay.cookie.lock().unwrap() = Some(format!("shop_session={id}"));
     assert_eq!(replay.get("/api/v1/me").await.status, StatusCode::UNAUTHORIZED, "the old id is dead");
@@ -266,12 +297,18 @@ async fn sign_out_everywhere_ends_every_session_and_token() {
     for client in [&laptop, &phone] {
         assert_eq!(client.get("/api/v1/me").await.status, StatusCode::OK);
     }
-    assert_eq!(api.bearer(&token, Method::POST, "/api/v1/auth/logout-all", None).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        api.bearer(&token, Method::POST, "/api/v1/auth/logout-all", None).await.status,
+        StatusCode::NO_CONTENT
+    );
     for client in [&laptop, &phone] {
         assert_eq!(client.get("/api/v1/me").await.status, StatusCode::UNAUTHORIZED);
     }
     for t in [&token, &other_token] {
-        assert_eq!(app.client().bearer(t, Method::GET, "/api/v1/me", None).await.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            app.client().bearer(t, Method::GET, "/api/v1/me", None).await.status,
+            StatusCode::UNAUTHORIZED
+        );
     }
     // Signing in again works at once (even within the same second).
     let again = token_login(&app.client(), &email, &password).await;
@@ -304,16 +341,27 @@ async fn switching_exchanges_the_credential_and_keeps_the_cart() {
     assert_eq!(lines(&cart), vec![("apple".to_string(), 3)]);
 
     // Token → session.
-    let response = api.bearer(&token, Method::POST, "/api/v1/auth/switch", Some(r#"{"mode":"session"}"#)).await;
+    let response =
+        api.bearer(&token, Method::POST, "/api/v1/auth/switch", Some(r#"{"mode":"session"}"#)).await;
     assert_eq!(response.status, StatusCode::OK);
     assert!(response.set_cookie().unwrap().starts_with("shop_session="));
-    assert_eq!(api.bearer(&token, Method::GET, "/api/v1/me", None).await.status, StatusCode::UNAUTHORIZED, "the old token is dead");
+    assert_eq!(
+        api.bearer(&token, Method::GET, "/api/v1/me", None).await.status,
+        StatusCode::UNAUTHORIZED,
+        "the old token is dead"
+    );
     assert_eq!(lines(&api.cart().await), vec![("apple".to_string(), 3)]);
     assert_eq!(api.get("/api/v1/me").await.json()["mode"], "session");
 
     // Switching to the mode you are in, or as a guest, is refused.
-    assert_eq!(api.post("/api/v1/auth/switch", r#"{"mode":"session"}"#).await.status, StatusCode::BAD_REQUEST);
-    assert_eq!(app.client().post("/api/v1/auth/switch", r#"{"mode":"token"}"#).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        api.post("/api/v1/auth/switch", r#"{"mode":"session"}"#).await.status,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        app.client().post("/api/v1/auth/switch", r#"{"mode":"token"}"#).await.status,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test]
@@ -326,7 +374,10 @@ async fn signing_in_joins_the_guest_cart_held_to_stock_and_never_doubled() {
     let token = token_login(&setup, &email, &password).await;
     for (id, quantity) in [(BANANA, 2), (truffle, 2)] {
         let body = format!(r#"{{"product_id":{id},"quantity":{quantity}}}"#);
-        assert_eq!(setup.bearer(&token, Method::POST, "/api/v1/cart/items", Some(&body)).await.status, StatusCode::OK);
+        assert_eq!(
+            setup.bearer(&token, Method::POST, "/api/v1/cart/items", Some(&body)).await.status,
+            StatusCode::OK
+        );
     }
     // A guest on another device: bananas 3, truffle 1, apples 1.
     let guest = app.client();
@@ -421,7 +472,11 @@ async fn reading_a_session_costs_no_write_and_use_keeps_it_alive() {
     assert_eq!(client.login(&email, &password, "session").await.status, StatusCode::OK);
     let read = client.get("/api/v1/me").await;
     assert_eq!(read.status, StatusCode::OK);
-    assert!(read.set_cookie().is_none(), "a read within the interval writes nothing: {:?}", read.set_cookie());
+    assert!(
+        read.set_cookie().is_none(),
+        "a read within the interval writes nothing: {:?}",
+        read.set_cookie()
+    );
 
     // Used every 1.2 s for 4.8 s: longer than the idle lifetime, never idle that long.
     let mut refreshed = 0;

@@ -49,7 +49,9 @@ async fn adding_sums_into_one_line_and_totals_add_up() {
     for line in cart["lines"].as_array().unwrap() {
         let total = line["unit_price_cents"].as_i64().unwrap() * line["quantity"].as_i64().unwrap();
         assert_eq!(line["line_total_cents"].as_i64().unwrap(), total);
-        for field in ["product_id", "slug", "name", "unit_price_cents", "quantity", "line_total_cents", "stock"] {
+        for field in
+            ["product_id", "slug", "name", "unit_price_cents", "quantity", "line_total_cents", "stock"]
+        {
             assert!(!line[field].is_null(), "{field}");
         }
         subtotal += total;
@@ -82,7 +84,14 @@ async fn setting_and_removing_lines() {
     assert_eq!(lines(&put_new.json()), vec![("apple".to_string(), 3)]);
 }
 
-async fn assert_refused(client: &common::Client, response: common::TestResponse, status: StatusCode, code: &str, before: &Value, what: &str) {
+async fn assert_refused(
+    client: &common::Client,
+    response: common::TestResponse,
+    status: StatusCode,
+    code: &str,
+    before: &Value,
+    what: &str,
+) {
     assert_eq!(response.status, status, "{what}: {}", response.text());
     assert_eq!(response.error_code(), code, "{what}");
     assert_eq!(&client.cart().await, before, "{what}: the cart is unchanged");
@@ -94,16 +103,34 @@ async fn bad_quantities_are_400_and_change_nothing() {
     let client = app.client();
     client.add(BANANA, 1).await;
     let before = client.cart().await;
-    for quantity in ["0", "-1", "100", "1.5", "\"3\"", "null", "1e30", "99999999999999999999", "true", "[1]", "{}"] {
+    for quantity in
+        ["0", "-1", "100", "1.5", "\"3\"", "null", "1e30", "99999999999999999999", "true", "[1]", "{}"]
+    {
         let body = format!(r#"{{"product_id":{APPLE},"quantity":{quantity}}}"#);
         let response = client.json(Method::POST, "/api/v1/cart/items", &body).await;
-        assert_refused(&client, response, StatusCode::BAD_REQUEST, "invalid_input", &before, &format!("add {quantity}")).await;
+        assert_refused(
+            &client,
+            response,
+            StatusCode::BAD_REQUEST,
+            "invalid_input",
+            &before,
+            &format!("add {quantity}"),
+        )
+        .await;
         let body = format!(r#"{{"quantity":{quantity}}}"#);
         if quantity == "0" {
             continue; // 0 is a valid PUT: it removes the line.
         }
         let response = client.json(Method::PUT, &format!("/api/v1/cart/items/{BANANA}"), &body).await;
-        assert_refused(&client, response, StatusCode::BAD_REQUEST, "invalid_input", &before, &format!("set {quantity}")).await;
+        assert_refused(
+            &client,
+            response,
+            StatusCode::BAD_REQUEST,
+            "invalid_input",
+            &before,
+            &format!("set {quantity}"),
+        )
+        .await;
     }
     for body in [
         "",
@@ -130,7 +157,8 @@ async fn bad_quantities_are_400_and_change_nothing() {
         .await;
     assert_refused(&client, response, StatusCode::BAD_REQUEST, "invalid_input", &before, "text/plain").await;
     for path in ["abc", "0", "-1", "1.5", "99999999999999999999999"] {
-        let response = client.json(Method::PUT, &format!("/api/v1/cart/items/{path}"), r#"{"quantity":1}"#).await;
+        let response =
+            client.json(Method::PUT, &format!("/api/v1/cart/items/{path}"), r#"{"quantity":1}"#).await;
         assert_refused(&client, response, StatusCode::BAD_REQUEST, "invalid_input", &before, path).await;
         let response = client.delete(&format!("/api/v1/cart/items/{path}")).await;
         assert_refused(&client, response, StatusCode::BAD_REQUEST, "invalid_input", &before, path).await;
@@ -168,17 +196,22 @@ async fn a_line_never_exceeds_stock_nor_99() {
     assert_eq!(client.add(truffle, 2).await.status, StatusCode::OK);
     let before = client.cart().await;
     let response = client.add(truffle, 1).await;
-    assert_refused(&client, response, StatusCode::CONFLICT, "insufficient_stock", &before, "3rd truffle").await;
-    let response = client.json(Method::PUT, &format!("/api/v1/cart/items/{truffle}"), r#"{"quantity":3}"#).await;
-    assert_refused(&client, response, StatusCode::CONFLICT, "insufficient_stock", &before, "set 3 truffles").await;
+    assert_refused(&client, response, StatusCode::CONFLICT, "insufficient_stock", &before, "3rd truffle")
+        .await;
+    let response =
+        client.json(Method::PUT, &format!("/api/v1/cart/items/{truffle}"), r#"{"quantity":3}"#).await;
+    assert_refused(&client, response, StatusCode::CONFLICT, "insufficient_stock", &before, "set 3 truffles")
+        .await;
 
     // Bananas: 120 in stock, but a line holds at most 99.
     assert_eq!(client.add(BANANA, 99).await.status, StatusCode::OK);
     let before = client.cart().await;
     let response = client.add(BANANA, 1).await;
-    assert_refused(&client, response, StatusCode::CONFLICT, "insufficient_stock", &before, "100th banana").await;
+    assert_refused(&client, response, StatusCode::CONFLICT, "insufficient_stock", &before, "100th banana")
+        .await;
     let response = client.add(BANANA, 99).await;
-    assert_refused(&client, response, StatusCode::CONFLICT, "insufficient_stock", &before, "198 bananas").await;
+    assert_refused(&client, response, StatusCode::CONFLICT, "insufficient_stock", &before, "198 bananas")
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -197,7 +230,9 @@ async fn twenty_concurrent_adds_of_one_make_twenty() {
     assert_eq!(lines(&client.cart().await), vec![("apple".to_string(), 1), ("banana".to_string(), 20)]);
 }
 
-async fn futures_join<T: Send + 'static>(handles: impl Iterator<Item = tokio::task::JoinHandle<T>>) -> Vec<T> {
+async fn futures_join<T: Send + 'static>(
+    handles: impl Iterator<Item = tokio::task::JoinHandle<T>>,
+) -> Vec<T> {
     let mut out = Vec::new();
     let handles: Vec<_> = handles.collect();
     for handle in handles {

@@ -29,7 +29,9 @@ async fn the_seeded_catalogue_is_complete() {
     assert!(total >= 24, "at least 24 products, got {total}");
     assert_eq!(page["items"].as_array().unwrap().len() as i64, total);
     for product in page["items"].as_array().unwrap() {
-        for field in ["id", "slug", "name", "description", "price_cents", "currency", "stock", "category", "image_url"] {
+        for field in
+            ["id", "slug", "name", "description", "price_cents", "currency", "stock", "category", "image_url"]
+        {
             assert!(!product[field].is_null(), "{field} missing in {product}");
         }
         assert_eq!(product["currency"], "USD");

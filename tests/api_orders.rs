@@ -1,7 +1,10 @@
 //! Checkout: one order per intent, prices as charged, stock that never goes below zero.
 mod common;
 
-use axum::{body::Body, http::{Method, Request, StatusCode}};
+use axum::{
+    body::Body,
+    http::{Method, Request, StatusCode},
+};
 use common::{lines, product_id, Client, TestApp, APPLE, BANANA};
 use serde_json::Value;
 
@@ -95,8 +98,14 @@ async fn two_buyers_racing_for_the_last_items_make_one_order() {
             assert_eq!(buyer.add(truffle, 2).await.status, StatusCode::OK);
         }
         let (a, b) = tokio::join!(
-            tokio::spawn({ let ann = ann.clone(); async move { order(&ann, &format!("a{round}"), SHIPPING).await } }),
-            tokio::spawn({ let bo = bo.clone(); async move { order(&bo, &format!("b{round}"), SHIPPING).await } }),
+            tokio::spawn({
+                let ann = ann.clone();
+                async move { order(&ann, &format!("a{round}"), SHIPPING).await }
+            }),
+            tokio::spawn({
+                let bo = bo.clone();
+                async move { order(&bo, &format!("b{round}"), SHIPPING).await }
+            }),
         );
         let mut statuses = vec![a.unwrap().status, b.unwrap().status];
         statuses.sort();
@@ -190,6 +199,8 @@ async fn bad_orders_are_refused_and_change_nothing() {
     }
     assert_eq!(app.sql_i64("SELECT COUNT(*) FROM orders").await, 0);
     assert_eq!(client.cart().await["item_count"], 1);
-    let bad_id = client.send(Request::builder().method(Method::GET).uri("/api/v1/orders/abc").body(Body::empty()).unwrap()).await;
+    let bad_id = client
+        .send(Request::builder().method(Method::GET).uri("/api/v1/orders/abc").body(Body::empty()).unwrap())
+        .await;
     assert_eq!(bad_id.status, StatusCode::BAD_REQUEST);
 }

@@ -2,7 +2,10 @@
 //! for the JSON API and for the server functions the pages call.
 mod common;
 
-use axum::{body::Body, http::{Method, Request, StatusCode}};
+use axum::{
+    body::Body,
+    http::{Method, Request, StatusCode},
+};
 use common::{TestApp, BANANA};
 
 fn form(uri: &str, body: String) -> Request<Body> {
@@ -51,7 +54,9 @@ async fn errors_below_the_handlers_keep_the_json_shape() {
         (Method::GET, "/api/v1/products/%ff", StatusCode::BAD_REQUEST),
     ];
     for (method, uri, status) in cases {
-        let response = client.send(Request::builder().method(method.clone()).uri(uri).body(Body::empty()).unwrap()).await;
+        let response = client
+            .send(Request::builder().method(method.clone()).uri(uri).body(Body::empty()).unwrap())
+            .await;
         assert_eq!(response.status, status, "{method} {uri}");
         assert!(!response.error_code().is_empty(), "{method} {uri}");
     }
@@ -68,7 +73,11 @@ async fn oversized_bodies_are_413() {
     assert_eq!(response.error_code(), "payload_too_large");
     let response = client.send(form("/fn/cart/add", format!("product_id=1&quantity=1&x={padding}"))).await;
     assert_eq!(response.status, StatusCode::PAYLOAD_TOO_LARGE);
-    assert_eq!(response.json()["error"]["code"], "payload_too_large", "refused by its Content-Length, still JSON");
+    assert_eq!(
+        response.json()["error"]["code"],
+        "payload_too_large",
+        "refused by its Content-Length, still JSON"
+    );
     // A JSON body that announces its length is refused before it is read: the same JSON error.
     let response = client
         .send(
@@ -92,17 +101,35 @@ async fn nul_bytes_in_text_are_refused_not_a_server_error() {
     let client = app.client();
     let (email, password) = client.register("Nul").await;
     let cases = [
-        ("/api/v1/auth/login", format!(r#"{{"email":"{email}\u0000","password":"{password}","mode":"session"}}"#), StatusCode::UNAUTHORIZED),
-        ("/api/v1/auth/login", format!(r#"{{"email":"{email}","password":"{password}\u0000","mode":"token"}}"#), StatusCode::UNAUTHORIZED),
-        ("/api/v1/auth/register", r#"{"email":"n\u0000@example.com","password":"correct horse","name":"N"}"#.to_string(), StatusCode::BAD_REQUEST),
-        ("/api/v1/auth/register", r#"{"email":"nul2@example.com","password":"correct horse","name":"N\u0000"}"#.to_string(), StatusCode::BAD_REQUEST),
+        (
+            "/api/v1/auth/login",
+            format!(r#"{{"email":"{email}\u0000","password":"{password}","mode":"session"}}"#),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            "/api/v1/auth/login",
+            format!(r#"{{"email":"{email}","password":"{password}\u0000","mode":"token"}}"#),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            "/api/v1/auth/register",
+            r#"{"email":"n\u0000@example.com","password":"correct horse","name":"N"}"#.to_string(),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/api/v1/auth/register",
+            r#"{"email":"nul2@example.com","password":"correct horse","name":"N\u0000"}"#.to_string(),
+            StatusCode::BAD_REQUEST,
+        ),
     ];
     for (uri, body, status) in cases {
         let response = client.post(uri, &body).await;
         assert_eq!(response.status, status, "{uri} {body}");
         assert!(!response.error_code().is_empty());
     }
-    for uri in ["/api/v1/products/%00", "/api/v1/products/banana%00", "/api/v1/products?q=%00", "/products/%00"] {
+    for uri in
+        ["/api/v1/products/%00", "/api/v1/products/banana%00", "/api/v1/products?q=%00", "/products/%00"]
+    {
         let response = client.get(uri).await;
         assert!(response.status.is_client_error(), "{uri}: {}", response.status);
     }

@@ -78,7 +78,8 @@ async fn send(
         }
         None => Bytes::new(),
     };
-    let response = client.request(request.body(Full::new(bytes)).unwrap()).await.map_err(|e| e.to_string())?;
+    let response =
+        client.request(request.body(Full::new(bytes)).unwrap()).await.map_err(|e| e.to_string())?;
     let status = response.status();
     let cookie = response
         .headers()
@@ -105,7 +106,13 @@ impl Credential {
     }
 }
 
-async fn call(instance: &Instance, credential: &Credential, method: Method, path: &str, body: Option<Value>) -> Answer {
+async fn call(
+    instance: &Instance,
+    credential: &Credential,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> Answer {
     let (name, value) = credential.header();
     send(instance, method, path, &[(name, &value)], body).await.expect("the instance answers")
 }
@@ -114,14 +121,16 @@ async fn register(instance: &Instance, name: &str) -> (String, String) {
     let email = format!("{}-{}@example.com", name.to_lowercase(), common::uuid_like_random());
     let password = "correct horse battery".to_string();
     let body = json!({"email": email, "password": password, "name": name});
-    let (status, _, answer) = send(instance, Method::POST, "/api/v1/auth/register", &[], Some(body)).await.unwrap();
+    let (status, _, answer) =
+        send(instance, Method::POST, "/api/v1/auth/register", &[], Some(body)).await.unwrap();
     assert_eq!(status, StatusCode::CREATED, "{answer}");
     (email, password)
 }
 
 async fn login(instance: &Instance, email: &str, password: &str, mode: &str) -> Credential {
     let body = json!({"email": email, "password": password, "mode": mode});
-    let (status, cookie, answer) = send(instance, Method::POST, "/api/v1/auth/login", &[], Some(body)).await.unwrap();
+    let (status, cookie, answer) =
+        send(instance, Method::POST, "/api/v1/auth/login", &[], Some(body)).await.unwrap();
     assert_eq!(status, StatusCode::OK, "{answer}");
     match mode {
         "session" => Credential::Cookie(cookie.expect("a session cookie")),
@@ -133,7 +142,10 @@ async fn sql_i64(database_url: &str, statement: &str) -> i64 {
     use sqlx::Connection;
     sqlx::any::install_default_drivers();
     let mut conn = sqlx::AnyConnection::connect(database_url).await.unwrap();
-    let value = sqlx::query_scalar(&format!("SELECT CAST(({statement}) AS BIGINT)")).fetch_one(&mut conn).await.unwrap();
+    let value = sqlx::query_scalar(&format!("SELECT CAST(({statement}) AS BIGINT)"))
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
     let _ = conn.close().await;
     value
 }
@@ -196,7 +208,9 @@ async fn two_instances_on_one_database_serve_one_shop_in_both_modes() {
 
     // A guest's cart (session cookie, no account) also follows the guest between instances.
     let (status, cookie, _) =
-        send(&a, Method::POST, "/api/v1/cart/items", &[], Some(json!({"product_id": 2, "quantity": 3}))).await.unwrap();
+        send(&a, Method::POST, "/api/v1/cart/items", &[], Some(json!({"product_id": 2, "quantity": 3})))
+            .await
+            .unwrap();
     assert_eq!(status, StatusCode::OK);
     let guest = Credential::Cookie(cookie.expect("the guest's session cookie"));
     let (_, _, cart) = call(&b, &guest, Method::GET, "/api/v1/cart", None).await;
@@ -219,7 +233,8 @@ async fn checkouts_racing_on_two_instances_never_oversell() {
             let mode = if i == 0 { "session" } else { "token" };
             let credential = login(instance, &email, &password, mode).await;
             let add = json!({"product_id": 2, "quantity": 2});
-            let (status, _, _) = call(instance, &credential, Method::POST, "/api/v1/cart/items", Some(add)).await;
+            let (status, _, _) =
+                call(instance, &credential, Method::POST, "/api/v1/cart/items", Some(add)).await;
             assert_eq!(status, StatusCode::OK);
             buyers.push(credential);
         }
@@ -244,8 +259,16 @@ async fn checkouts_racing_on_two_instances_never_oversell() {
         );
         let mut statuses = [first, second];
         statuses.sort();
-        assert_eq!(statuses, [StatusCode::CREATED, StatusCode::CONFLICT], "round {round}: one order, one refusal");
-        assert_eq!(sql_i64(&url, "SELECT stock FROM products WHERE slug = 'apple'").await, 1, "round {round}");
+        assert_eq!(
+            statuses,
+            [StatusCode::CREATED, StatusCode::CONFLICT],
+            "round {round}: one order, one refusal"
+        );
+        assert_eq!(
+            sql_i64(&url, "SELECT stock FROM products WHERE slug = 'apple'").await,
+            1,
+            "round {round}"
+        );
     }
     assert_eq!(sql_i64(&url, "SELECT COUNT(*) FROM orders").await, 8);
 }

@@ -87,12 +87,15 @@ async fn forms_work_without_javascript() {
     let app = TestApp::new().await;
     let client = app.client();
     let referer = "http://127.0.0.1:3000/products/banana";
-    let response = client.form_post("/fn/cart/add", &format!("product_id={BANANA}&quantity=3"), referer).await;
+    let response =
+        client.form_post("/fn/cart/add", &format!("product_id={BANANA}&quantity=3"), referer).await;
     assert_eq!(response.status, StatusCode::FOUND, "{}", response.text());
     assert_eq!(response.headers["location"].to_str().unwrap().trim_end_matches('?'), referer);
     assert!(response.set_cookie().unwrap().starts_with("shop_session="));
     client.form_post("/fn/cart/add", &format!("product_id={APPLE}&quantity=1"), referer).await;
-    client.form_post("/fn/cart/set", &format!("product_id={BANANA}&quantity=5"), "http://127.0.0.1:3000/cart").await;
+    client
+        .form_post("/fn/cart/set", &format!("product_id={BANANA}&quantity=5"), "http://127.0.0.1:3000/cart")
+        .await;
     client.form_post("/fn/cart/remove", &format!("product_id={APPLE}"), "http://127.0.0.1:3000/cart").await;
     assert_eq!(lines(&client.cart().await), vec![("banana".to_string(), 5)]);
 }
@@ -146,13 +149,20 @@ async fn sign_in_forms_never_send_the_browser_to_another_site() {
     let client = app.client();
     let (email, password) = client.register("Next").await;
     let email = email.replace('@', "%40");
-    for next in ["/%09/evil.example", "/%0a/evil.example", "/x%0d%0aSet-Cookie:%20a=b", "//evil.example", "https://evil.example"] {
+    for next in [
+        "/%09/evil.example",
+        "/%0a/evil.example",
+        "/x%0d%0aSet-Cookie:%20a=b",
+        "//evil.example",
+        "https://evil.example",
+    ] {
         let form = format!("email={email}&password={}&mode=session&next={next}", password.replace(' ', "+"));
         let response = app.client().form_post("/fn/auth/login", &form, "http://127.0.0.1:3000/login").await;
         assert_eq!(response.status, StatusCode::FOUND, "{next}: {}", response.text());
         assert_eq!(response.headers["location"], "/", "{next}");
     }
-    let form = "email=next2%40example.com&password=correct+horse+battery&name=N&mode=session&next=/x%0a".to_string();
+    let form =
+        "email=next2%40example.com&password=correct+horse+battery&name=N&mode=session&next=/x%0a".to_string();
     let response = app.client().form_post("/fn/auth/register", &form, "http://127.0.0.1:3000/register").await;
     assert_eq!(response.status, StatusCode::FOUND, "{}", response.text());
     assert_eq!(response.headers["location"], "/");

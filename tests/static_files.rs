@@ -2,7 +2,10 @@
 //! them, the plain file to those that do not, and nothing outside the folder is reachable.
 mod common;
 
-use axum::{body::Body, http::{header, Request, StatusCode}};
+use axum::{
+    body::Body,
+    http::{header, Request, StatusCode},
+};
 use common::TestApp;
 
 #[tokio::test]
@@ -40,7 +43,9 @@ async fn the_bundle_is_served_precompressed_when_the_browser_accepts_it() {
     assert!(raw.headers.get(header::CONTENT_ENCODING).is_none());
     assert_eq!(raw.body, plain.as_bytes());
 
-    for path in ["/pkg/../secret.txt", "/pkg/%2e%2e/secret.txt", "/pkg/..%2fsecret.txt", "/pkg/%5c..%5csecret.txt"] {
+    for path in
+        ["/pkg/../secret.txt", "/pkg/%2e%2e/secret.txt", "/pkg/..%2fsecret.txt", "/pkg/%5c..%5csecret.txt"]
+    {
         let response = client.get(path).await;
         assert!(response.status.is_client_error(), "{path}: {}", response.status);
         assert!(!response.text().contains("not for you"), "{path}");

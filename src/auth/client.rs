@@ -178,7 +178,8 @@ mod tests {
     #[test]
     fn tokens_decode_for_display() {
         // {"alg":"HS256","typ":"JWT"} . {"sub":"1","iat":10,"exp":20,"jti":"x"}
-        let token = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxIiwiaWF0IjoxMCwiZXhwIjoyMCwianRpIjoieCJ9.sig";
+        let token =
+            "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxIiwiaWF0IjoxMCwiZXhwIjoyMCwianRpIjoieCJ9.sig";
         let decoded = decode_token_for_display(token).unwrap();
         assert_eq!(decoded.exp, Some(20));
         assert!(decoded.header.contains("HS256"));

@@ -22,7 +22,8 @@ pub fn AuthPage() -> impl IntoView {
         now.set(now_secs());
         #[cfg(feature = "hydrate")]
         {
-            let handle = set_interval_with_handle(move || now.set(now_secs()), std::time::Duration::from_secs(1));
+            let handle =
+                set_interval_with_handle(move || now.set(now_secs()), std::time::Duration::from_secs(1));
             if let Ok(handle) = handle {
                 on_cleanup(move || handle.clear());
             }
@@ -172,8 +173,11 @@ fn TradeOffs() -> impl IntoView {
 /// The token's three parts, each in its own colour: header, claims, signature.
 fn token_parts(token: &str) -> impl IntoView {
     let mut parts = token.splitn(3, '.');
-    let (header, claims, signature) =
-        (parts.next().unwrap_or_default(), parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
+    let (header, claims, signature) = (
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+    );
     view! {
         <span class="jwt-header" title="header">{header.to_string()}</span>"."
         <span class="jwt-claims" title="claims">{claims.to_string()}</span>"."

@@ -139,8 +139,11 @@ pub fn check_email(email: &str) -> Result<String, AppError> {
         && !email.chars().any(|c| c.is_whitespace() || c.is_control())
         && match email.split_once('@') {
             Some((local, domain)) => {
-                !local.is_empty() && domain.contains('.') && !domain.starts_with('.')
-                    && !domain.ends_with('.') && !domain.contains('@')
+                !local.is_empty()
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+                    && !domain.contains('@')
             }
             None => false,
         };
@@ -198,7 +201,8 @@ pub async fn login(
 ) -> Result<SignedIn, AppError> {
     use crate::server::{respond, state, visitor::Visitor};
     let result = async {
-        let mode = AuthMode::parse(&mode).ok_or_else(|| AppError::invalid("mode must be session or token."))?;
+        let mode =
+            AuthMode::parse(&mode).ok_or_else(|| AppError::invalid("mode must be session or token."))?;
         let state = state()?;
         let visitor = Visitor::from_server_fn().await?;
         let user = service::authenticate(&state, &email, &password).await?;
@@ -219,7 +223,8 @@ pub async fn register(
 ) -> Result<SignedIn, AppError> {
     use crate::server::{respond, state, visitor::Visitor};
     let result = async {
-        let mode = AuthMode::parse(&mode).ok_or_else(|| AppError::invalid("mode must be session or token."))?;
+        let mode =
+            AuthMode::parse(&mode).ok_or_else(|| AppError::invalid("mode must be session or token."))?;
         let state = state()?;
         let visitor = Visitor::from_server_fn().await?;
         let user = service::register(&state, &email, &password, &name).await?;
@@ -257,7 +262,8 @@ pub async fn logout_all() -> Result<(), AppError> {
 pub async fn switch_mode(mode: String) -> Result<SignedIn, AppError> {
     use crate::server::{respond, state, visitor::Visitor};
     let result = async {
-        let mode = AuthMode::parse(&mode).ok_or_else(|| AppError::invalid("mode must be session or token."))?;
+        let mode =
+            AuthMode::parse(&mode).ok_or_else(|| AppError::invalid("mode must be session or token."))?;
         let state = state()?;
         let visitor = Visitor::from_server_fn().await?;
         service::switch(&state, &visitor, mode).await
@@ -342,7 +348,9 @@ mod tests {
         assert_eq!(safe_next(Some("https://evil.example")), "/");
         assert_eq!(safe_next(Some("/\\evil.example")), "/");
         assert_eq!(safe_next(None), "/");
-        for sneaky in ["/\t/evil.example", "/\n/evil.example", "/x\r\nSet-Cookie: a=b", "/ /evil", "/caf\u{e9}"] {
+        for sneaky in
+            ["/\t/evil.example", "/\n/evil.example", "/x\r\nSet-Cookie: a=b", "/ /evil", "/caf\u{e9}"]
+        {
             assert_eq!(safe_next(Some(sneaky)), "/", "{sneaky:?}");
         }
         assert_eq!(safe_next(Some("/products/banana?x=1&y=%20")), "/products/banana?x=1&y=%20");

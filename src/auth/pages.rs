@@ -2,8 +2,8 @@
 //! who is signed in, sign in / sign out), the sign-in and registration pages.
 
 use super::{
-    client, current_user, export_guest_cart, import_guest_cart, merge_cart, switch_mode, AuthMode, Login, Logout,
-    LogoutAll, Me, Register, SignedIn,
+    client, current_user, export_guest_cart, import_guest_cart, merge_cart, switch_mode, AuthMode, Login,
+    Logout, LogoutAll, Me, Register, SignedIn,
 };
 use crate::{app::ErrorMessage, error::AppError};
 use leptos::{prelude::*, task::spawn_local};
@@ -47,7 +47,12 @@ fn initial_mode() -> AuthMode {
     {
         use_context::<axum::http::request::Parts>()
             .and_then(|parts| {
-                parts.headers.get(axum::http::header::COOKIE)?.to_str().ok().map(client::mode_from_cookie_header)
+                parts
+                    .headers
+                    .get(axum::http::header::COOKIE)?
+                    .to_str()
+                    .ok()
+                    .map(client::mode_from_cookie_header)
             })
             .unwrap_or_default()
     }
@@ -259,7 +264,12 @@ pub fn AuthControls() -> impl IntoView {
 
 /// After a sign-in or registration made with JavaScript: keep the token (token mode), bring
 /// the browser's guest cart along, and go where the user was going.
-fn after_sign_in(ctx: AuthContext, signed_in: SignedIn, next: String, navigate: impl Fn(&str, leptos_router::NavigateOptions) + 'static) {
+fn after_sign_in(
+    ctx: AuthContext,
+    signed_in: SignedIn,
+    next: String,
+    navigate: impl Fn(&str, leptos_router::NavigateOptions) + 'static,
+) {
     spawn_local(async move {
         if let Some(token) = &signed_in.token {
             client::store_token(&token.token);
@@ -282,7 +292,9 @@ fn next_target() -> Memo<String> {
 
 /// The error of a sign-in/registration form: from the action (JavaScript) or from the URL
 /// (a plain form post, redirected back).
-fn form_error<T>(value: impl Fn() -> Option<Result<T, AppError>> + Copy + 'static) -> impl Fn() -> Option<AppError> + Copy {
+fn form_error<T>(
+    value: impl Fn() -> Option<Result<T, AppError>> + Copy + 'static,
+) -> impl Fn() -> Option<AppError> + Copy {
     let query = use_query_map();
     move || match value() {
         Some(Err(error)) => Some(error),

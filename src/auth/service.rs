@@ -116,7 +116,12 @@ pub async fn user_for_credential(db: &Db, user_id: i64, issued_at: i64) -> Resul
 /// The user behind a token, in one round trip: the user must exist, the token must have been
 /// issued at or after their last "sign out everywhere", and its `jti` must not be revoked.
 /// Both checks read the shared database, so a revocation on any instance counts at once on all.
-pub async fn user_for_token(db: &Db, user_id: i64, issued_at: i64, jti: &str) -> Result<Option<User>, AppError> {
+pub async fn user_for_token(
+    db: &Db,
+    user_id: i64,
+    issued_at: i64,
+    jti: &str,
+) -> Result<Option<User>, AppError> {
     let row = sqlx::query(
         "SELECT u.id, u.email, u.name FROM users u \
          WHERE u.id = $1 AND u.credentials_valid_from <= $2 \
@@ -128,7 +133,11 @@ pub async fn user_for_token(db: &Db, user_id: i64, issued_at: i64, jti: &str) ->
     .fetch_optional(&db.pool)
     .await?;
     match row {
-        Some(row) => Ok(Some(User { id: row.try_get("id")?, email: row.try_get("email")?, name: row.try_get("name")? })),
+        Some(row) => Ok(Some(User {
+            id: row.try_get("id")?,
+            email: row.try_get("email")?,
+            name: row.try_get("name")?,
+        })),
         None => Ok(None),
     }
 }
@@ -186,10 +195,11 @@ pub async fn authenticate(state: &AppState, email: &str, password: &str) -> Resu
 /// The moment a new credential counts from: now, or the user's cut-off if that is later (a
 /// sign-in in the same second as "sign out everywhere").
 async fn issue_time(db: &Db, user_id: i64) -> Result<i64, AppError> {
-    let valid_from: Option<i64> = sqlx::query_scalar("SELECT credentials_valid_from FROM users WHERE id = $1")
-        .bind(user_id)
-        .fetch_optional(&db.pool)
-        .await?;
+    let valid_from: Option<i64> =
+        sqlx::query_scalar("SELECT credentials_valid_from FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(&db.pool)
+            .await?;
     Ok(unix_now().max(valid_from.unwrap_or(0)))
 }
 
@@ -243,9 +253,8 @@ pub async fn load_keys(db: &Db, configured: Option<&str>) -> Result<JwtKeys, App
         .bind(&fresh)
         .execute(&db.pool)
         .await?;
-    let secret: String = sqlx::query_scalar("SELECT value FROM settings WHERE key = 'jwt_secret'")
-        .fetch_one(&db.pool)
-        .await?;
+    let secret: String =
+        sqlx::query_scalar("SELECT value FROM settings WHERE key = 'jwt_secret'").fetch_one(&db.pool).await?;
     JwtKeys::new(secret.as_bytes(), "database")
 }
 
@@ -264,11 +273,12 @@ pub async fn issue_token(state: &AppState, user: &User) -> Result<IssuedToken, A
         exp: iat + state.config.token_ttl_secs,
         jti: uuid::Uuid::new_v4().simple().to_string(),
     };
-    let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &state.jwt.encoding)
-        .map_err(|error| {
+    let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &state.jwt.encoding).map_err(
+        |error| {
             tracing::error!(%error, "token signing failed");
             AppError::Internal
-        })?;
+        },
+    )?;
     Ok(IssuedToken { token, token_type: "Bearer".into(), expires_at: rfc3339(claims.exp) })
 }
 
@@ -316,7 +326,12 @@ pub async fn sweep_revocations(db: &Db) -> Result<u64, AppError> {
 // Sign-in flows
 
 /// Signs `user` in with a credential of `mode`, joining the visitor's guest cart to the user's.
-pub async fn sign_in(state: &AppState, visitor: &Visitor, user: User, mode: AuthMode) -> Result<SignedIn, AppError> {
+pub async fn sign_in(
+    state: &AppState,
+    visitor: &Visitor,
+    user: User,
+    mode: AuthMode,
+) -> Result<SignedIn, AppError> {
     let guest_cart = visitor.guest_cart_id().await?;
     if let Some(guest_cart) = &guest_cart {
         cart::service::absorb_cart(&state.db, guest_cart, user.id).await?;
@@ -408,19 +423,16 @@ pub async fn inspect(state: &AppState, visitor: &Visitor) -> Result<Inspection, 
         ..Inspection::default()
     };
     let headers = visitor.headers();
-    inspection.cookie_header_bytes = headers
-        .get(axum::http::header::COOKIE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|cookies| {
+    inspection.cookie_header_bytes =
+        headers.get(axum::http::header::COOKIE).and_then(|v| v.to_str().ok()).and_then(|cookies| {
             cookies
                 .split(';')
                 .map(str::trim)
                 .find(|c| c.starts_with(crate::server::SESSION_COOKIE))
                 .map(|c| "Cookie: ".len() + c.len())
         });
-    inspection.authorization_header_bytes = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .map(|v| "Authorization: ".len() + v.as_bytes().len());
+    inspection.authorization_header_bytes =
+        headers.get(axum::http::header::AUTHORIZATION).map(|v| "Authorization: ".len() + v.as_bytes().len());
     if let Some(id) = visitor.session_id() {
         inspection.session_id_preview = Some(format!("{}…", id.chars().take(6).collect::<String>()));
         inspection.session_keys = visitor.session_keys().await;

@@ -4,7 +4,10 @@ pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod service;
 
-use crate::{auth::{client::BearerClient, GuestLine}, error::AppError};
+use crate::{
+    auth::{client::BearerClient, GuestLine},
+    error::AppError,
+};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -47,9 +50,7 @@ pub fn check_added_quantity(quantity: i64) -> Result<(), AppError> {
     if (1..=MAX_LINE_QUANTITY).contains(&quantity) {
         Ok(())
     } else {
-        Err(AppError::invalid(format!(
-            "The quantity must be a whole number from 1 to {MAX_LINE_QUANTITY}."
-        )))
+        Err(AppError::invalid(format!("The quantity must be a whole number from 1 to {MAX_LINE_QUANTITY}.")))
     }
 }
 
@@ -58,9 +59,7 @@ pub fn check_set_quantity(quantity: i64) -> Result<(), AppError> {
     if (0..=MAX_LINE_QUANTITY).contains(&quantity) {
         Ok(())
     } else {
-        Err(AppError::invalid(format!(
-            "The quantity must be a whole number from 0 to {MAX_LINE_QUANTITY}."
-        )))
+        Err(AppError::invalid(format!("The quantity must be a whole number from 0 to {MAX_LINE_QUANTITY}.")))
     }
 }
 

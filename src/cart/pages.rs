@@ -104,11 +104,7 @@ pub fn provide_cart(auth: AuthContext) {
     });
     // An error belongs to the page it happened on.
     let location = use_location();
-    Effect::watch(
-        move || location.pathname.get(),
-        move |_, _, _| last_outcome.set(Some(None)),
-        false,
-    );
+    Effect::watch(move || location.pathname.get(), move |_, _, _| last_outcome.set(Some(None)), false);
     provide_context(CartContext { cart, change, last_outcome });
 }
 
@@ -150,11 +146,9 @@ fn form_field(event: &SubmitEvent, name: &str) -> Option<String> {
 }
 
 fn parse_quantity(value: Option<String>) -> Result<i64, AppError> {
-    value
-        .as_deref()
-        .map(str::trim)
-        .and_then(|v| v.parse::<i64>().ok())
-        .ok_or_else(|| AppError::invalid(format!("The quantity must be a whole number from 1 to {MAX_LINE_QUANTITY}.")))
+    value.as_deref().map(str::trim).and_then(|v| v.parse::<i64>().ok()).ok_or_else(|| {
+        AppError::invalid(format!("The quantity must be a whole number from 1 to {MAX_LINE_QUANTITY}."))
+    })
 }
 
 /// The error to show for the latest cart change: from the action when JavaScript made it, or

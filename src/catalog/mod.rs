@@ -124,13 +124,11 @@ impl ProductQuery {
         }
         let sort = match raw.sort.as_deref() {
             None | Some("") => Sort::default(),
-            Some(value) => Sort::parse(value).ok_or_else(|| {
-                AppError::invalid("sort must be one of name, price_asc, price_desc.")
-            })?,
+            Some(value) => Sort::parse(value)
+                .ok_or_else(|| AppError::invalid("sort must be one of name, price_asc, price_desc."))?,
         };
         let page = parse_bounded(raw.page.as_deref(), "page", 1, 1, 1_000_000)?;
-        let per_page =
-            parse_bounded(raw.per_page.as_deref(), "per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE)?;
+        let per_page = parse_bounded(raw.per_page.as_deref(), "per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE)?;
         Ok(ProductQuery { q: q.trim().to_string(), category, sort, page, per_page })
     }
 
@@ -195,20 +193,12 @@ impl ProductQuery {
     }
 }
 
-fn parse_bounded(
-    value: Option<&str>,
-    name: &str,
-    default: i64,
-    min: i64,
-    max: i64,
-) -> Result<i64, AppError> {
+fn parse_bounded(value: Option<&str>, name: &str, default: i64, min: i64, max: i64) -> Result<i64, AppError> {
     match value {
         None | Some("") => Ok(default),
         Some(text) => match text.parse::<i64>() {
             Ok(n) if (min..=max).contains(&n) => Ok(n),
-            _ => Err(AppError::invalid(format!(
-                "{name} must be a whole number from {min} to {max}."
-            ))),
+            _ => Err(AppError::invalid(format!("{name} must be a whole number from {min} to {max}."))),
         },
     }
 }
@@ -218,9 +208,7 @@ pub fn encode_query_value(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for byte in value.bytes() {
         match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(byte as char)
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(byte as char),
             b' ' => out.push('+'),
             _ => out.push_str(&format!("%{byte:02X}")),
         }

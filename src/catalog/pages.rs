@@ -1,6 +1,9 @@
 //! The catalogue's pages: the home page (search, filter, sort, pages) and a page per product.
 
-use super::{get_product, list_categories, list_products, Category, Product, ProductPage, ProductQuery, RawProductQuery, Sort};
+use super::{
+    get_product, list_categories, list_products, Category, Product, ProductPage, ProductQuery,
+    RawProductQuery, Sort,
+};
 use crate::{
     app::{ErrorMessage, NotFound},
     cart::pages::AddToCartForm,

@@ -53,16 +53,14 @@ pub async fn list(db: &Db, query: &ProductQuery) -> Result<ProductPage, AppError
         .fetch_one(&db.pool)
         .await?;
     let offset = (query.page - 1).saturating_mul(query.per_page);
-    let rows = sqlx::query(&format!(
-        "SELECT {PRODUCT_COLUMNS} {filter} ORDER BY {order} LIMIT $4 OFFSET $5"
-    ))
-    .bind(&query.category)
-    .bind(&query.q)
-    .bind(&pattern)
-    .bind(query.per_page)
-    .bind(offset)
-    .fetch_all(&db.pool)
-    .await?;
+    let rows = sqlx::query(&format!("SELECT {PRODUCT_COLUMNS} {filter} ORDER BY {order} LIMIT $4 OFFSET $5"))
+        .bind(&query.category)
+        .bind(&query.q)
+        .bind(&pattern)
+        .bind(query.per_page)
+        .bind(offset)
+        .fetch_all(&db.pool)
+        .await?;
     let items = rows.iter().map(product_from_row).collect::<Result<Vec<_>, _>>()?;
     Ok(ProductPage { items, total, page: query.page, per_page: query.per_page })
 }

@@ -54,9 +54,8 @@ pub fn check_shipping(shipping: &Shipping) -> Result<Shipping, AppError> {
 }
 
 pub fn check_key(key: &str) -> Result<(), AppError> {
-    let ok = !key.is_empty()
-        && key.chars().count() <= MAX_KEY_CHARS
-        && key.chars().all(|c| c.is_ascii_graphic());
+    let ok =
+        !key.is_empty() && key.chars().count() <= MAX_KEY_CHARS && key.chars().all(|c| c.is_ascii_graphic());
     if ok {
         Ok(())
     } else {

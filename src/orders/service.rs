@@ -179,8 +179,7 @@ fn short_stock(lines: &[&Line]) -> AppError {
     ))
 }
 
-const ORDER_COLUMNS: &str =
-    "id, created_at, status, total_cents, currency, shipping_name, shipping_address";
+const ORDER_COLUMNS: &str = "id, created_at, status, total_cents, currency, shipping_name, shipping_address";
 
 fn order_from_row(row: &AnyRow, lines: Vec<OrderLine>) -> Result<Order, sqlx::Error> {
     let created_ms: i64 = row.try_get("created_at")?;
@@ -257,11 +256,12 @@ pub async fn get(db: &Db, user_id: i64, order_id: i64) -> Result<Order, AppError
 }
 
 async fn find_by_key(db: &Db, user_id: i64, key: &str) -> Result<Option<Order>, AppError> {
-    let id: Option<i64> = sqlx::query_scalar("SELECT id FROM orders WHERE user_id = $1 AND idempotency_key = $2")
-        .bind(user_id)
-        .bind(key)
-        .fetch_optional(&db.pool)
-        .await?;
+    let id: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM orders WHERE user_id = $1 AND idempotency_key = $2")
+            .bind(user_id)
+            .bind(key)
+            .fetch_optional(&db.pool)
+            .await?;
     match id {
         Some(id) => Ok(Some(get(db, user_id, id).await?)),
         None => Ok(None),

@@ -112,7 +112,11 @@ struct MergeBody {
     lines: Vec<GuestLine>,
 }
 
-async fn merge_cart(State(state): State<AppState>, visitor: Visitor, Json(body): Json<MergeBody>) -> ApiResult<Cart> {
+async fn merge_cart(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Json(body): Json<MergeBody>,
+) -> ApiResult<Cart> {
     if visitor.user.is_none() {
         return Err(AppError::Unauthenticated);
     }
@@ -131,7 +135,10 @@ struct UserBody {
     user: User,
 }
 
-async fn register(State(state): State<AppState>, Json(body): Json<RegisterBody>) -> Result<impl IntoResponse, AppError> {
+async fn register(
+    State(state): State<AppState>,
+    Json(body): Json<RegisterBody>,
+) -> Result<impl IntoResponse, AppError> {
     let user = auth::service::register(&state, &body.email, &body.password, &body.name).await?;
     Ok((StatusCode::CREATED, axum::Json(UserBody { user })))
 }
@@ -147,7 +154,11 @@ fn parse_mode(mode: &str) -> Result<AuthMode, AppError> {
     AuthMode::parse(mode).ok_or_else(|| AppError::invalid("mode must be \"session\" or \"token\"."))
 }
 
-async fn login(State(state): State<AppState>, visitor: Visitor, Json(body): Json<LoginBody>) -> ApiResult<SignedIn> {
+async fn login(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Json(body): Json<LoginBody>,
+) -> ApiResult<SignedIn> {
     let mode = parse_mode(&body.mode)?;
     let user = auth::service::authenticate(&state, &body.email, &body.password).await?;
     Ok(axum::Json(auth::service::sign_in(&state, &visitor, user, mode).await?))
@@ -168,7 +179,11 @@ struct SwitchBody {
     mode: String,
 }
 
-async fn switch(State(state): State<AppState>, visitor: Visitor, Json(body): Json<SwitchBody>) -> ApiResult<SignedIn> {
+async fn switch(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Json(body): Json<SwitchBody>,
+) -> ApiResult<SignedIn> {
     let mode = parse_mode(&body.mode)?;
     Ok(axum::Json(auth::service::switch(&state, &visitor, mode).await?))
 }

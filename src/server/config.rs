@@ -73,7 +73,9 @@ impl Config {
                 None => Ok(default),
                 Some(text) => match text.parse::<i64>() {
                     Ok(n) if (1..=10 * 365 * 24 * 3600).contains(&n) => Ok(n),
-                    _ => Err(ConfigError(format!("{name} must be a positive number of seconds, got {text:?}"))),
+                    _ => {
+                        Err(ConfigError(format!("{name} must be a positive number of seconds, got {text:?}")))
+                    }
                 },
             }
         };
@@ -90,16 +92,12 @@ impl Config {
             || database_url.starts_with("postgres://")
             || database_url.starts_with("postgresql://"))
         {
-            return Err(ConfigError(
-                "DATABASE_URL must start with sqlite: or postgres://".to_string(),
-            ));
+            return Err(ConfigError("DATABASE_URL must start with sqlite: or postgres://".to_string()));
         }
         let jwt_secret = get("JWT_SECRET");
         if let Some(secret) = &jwt_secret {
             if secret.len() < 32 {
-                return Err(ConfigError(
-                    "JWT_SECRET must be at least 32 bytes long".to_string(),
-                ));
+                return Err(ConfigError("JWT_SECRET must be at least 32 bytes long".to_string()));
             }
         }
         Ok(Config {
@@ -110,9 +108,7 @@ impl Config {
             token_ttl_secs: seconds("TOKEN_TTL_SECS", defaults.token_ttl_secs)?,
             cookie_secure,
             cors_allowed_origins: get("CORS_ALLOWED_ORIGINS")
-                .map(|v| {
-                    v.split(',').map(|o| o.trim().to_string()).filter(|o| !o.is_empty()).collect()
-                })
+                .map(|v| v.split(',').map(|o| o.trim().to_string()).filter(|o| !o.is_empty()).collect())
                 .unwrap_or_default(),
         })
     }

@@ -3,10 +3,9 @@
 
 use sqlx::{
     any::AnyPoolOptions,
-    AnyPool,
     postgres::PgPoolOptions,
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions},
-    Executor, PgPool, SqlitePool,
+    AnyPool, Executor, PgPool, SqlitePool,
 };
 use std::{str::FromStr, time::Duration};
 

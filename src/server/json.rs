@@ -57,10 +57,9 @@ impl<S: Send + Sync> FromRequestParts<S> for IdPath {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let axum::extract::Path(raw) =
-            axum::extract::Path::<String>::from_request_parts(parts, state)
-                .await
-                .map_err(|_| AppError::invalid("The id in the path is not valid."))?;
+        let axum::extract::Path(raw) = axum::extract::Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| AppError::invalid("The id in the path is not valid."))?;
         match raw.parse::<i64>() {
             Ok(id) if id > 0 => Ok(IdPath(id)),
             _ => Err(AppError::invalid("The id in the path must be a positive whole number.")),

@@ -6,6 +6,7 @@ pub mod config;
 pub mod db;
 pub mod errors;
 pub mod json;
+pub mod origin;
 pub mod visitor;
 
 use crate::{
@@ -167,6 +168,7 @@ pub async fn build_app(config: Config, leptos_options: LeptosOptions) -> Result<
         }
     };
     Ok(router
+        .layer(axum::middleware::from_fn_with_state(state.config.clone(), origin::refuse_cross_site_writes))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         // Outside the body limit, so that its own 413 (a Content-Length over the limit) gets
         // the JSON error body too.
@@ -232,10 +234,7 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     if state.db.ping().await {
         (StatusCode::OK, axum::Json(serde_json::json!({ "status": "ok" })))
     } else {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            axum::Json(serde_json::json!({ "status": "unavailable" })),
-        )
+        (StatusCode::SERVICE_UNAVAILABLE, axum::Json(serde_json::json!({ "status": "unavailable" })))
     }
 }
 

@@ -40,7 +40,11 @@ pub struct Visitor {
 }
 
 impl Visitor {
-    pub async fn resolve(state: &AppState, headers: HeaderMap, session: Session) -> Result<Visitor, AppError> {
+    pub async fn resolve(
+        state: &AppState,
+        headers: HeaderMap,
+        session: Session,
+    ) -> Result<Visitor, AppError> {
         let db = state.db.clone();
         if let Some(value) = headers.get(AUTHORIZATION) {
             let token = value
@@ -54,7 +58,13 @@ impl Visitor {
             let user = service::user_for_token(&db, user_id, claims.iat, &claims.jti)
                 .await?
                 .ok_or(AppError::Unauthenticated)?;
-            return Ok(Visitor { db, session, headers, user: Some(user), credential: Credential::Token(claims) });
+            return Ok(Visitor {
+                db,
+                session,
+                headers,
+                user: Some(user),
+                credential: Credential::Token(claims),
+            });
         }
         if let Some(user_id) = session.get::<i64>(USER_KEY).await? {
             let auth_at = session.get::<i64>(AUTH_AT_KEY).await?.unwrap_or(0);
@@ -62,7 +72,8 @@ impl Visitor {
             let user = if fresh { service::user_for_credential(&db, user_id, auth_at).await? } else { None };
             return match user {
                 Some(user) => {
-                    let visitor = Visitor { db, session, headers, user: Some(user), credential: Credential::Session };
+                    let visitor =
+                        Visitor { db, session, headers, user: Some(user), credential: Credential::Session };
                     visitor.hold_to_absolute_expiry(state, auth_at);
                     visitor.keep_alive(state).await?;
                     Ok(visitor)
@@ -158,7 +169,12 @@ impl Visitor {
     }
 
     /// Signs the session in as `user_id`, under a new session id (never the one sent before).
-    pub async fn start_session(&self, state: &AppState, user_id: i64, issued_at: i64) -> Result<(), AppError> {
+    pub async fn start_session(
+        &self,
+        state: &AppState,
+        user_id: i64,
+        issued_at: i64,
+    ) -> Result<(), AppError> {
         self.session.cycle_id().await?;
         self.session.remove::<String>(CART_KEY).await?;
         self.session.insert(USER_KEY, user_id).await?;
