@@ -5,6 +5,7 @@ pub mod api;
 pub mod config;
 pub mod db;
 pub mod errors;
+pub mod headers;
 pub mod json;
 pub mod origin;
 pub mod visitor;
@@ -173,6 +174,7 @@ pub async fn build_app(config: Config, leptos_options: LeptosOptions) -> Result<
         // Outside the body limit, so that its own 413 (a Content-Length over the limit) gets
         // the JSON error body too.
         .layer(axum::middleware::from_fn(errors::json_error_bodies))
+        .layer(axum::middleware::from_fn_with_state(state.config.cookie_secure, headers::security_headers))
         // Pages and API answers are compressed as they go out, at a quality that costs little
         // CPU (brotli's default, 11, is meant for files compressed once). Files that already
         // carry a Content-Encoding (the precompressed bundle) pass through untouched.

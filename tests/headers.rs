@@ -1,0 +1,56 @@
+//! What every answer tells the browser, and that nothing personal may be stored.
+mod common;
+
+use axum::http::{header, StatusCode};
+use common::{TestApp, BANANA};
+
+#[tokio::test]
+async fn every_answer_carries_the_security_headers() {
+    let app = TestApp::new().await;
+    let client = app.client();
+    for path in [
+        "/",
+        "/products/banana",
+        "/cart",
+        "/no-such-page",
+        "/api/v1/products",
+        "/api/v1/cart",
+        "/favicon.svg",
+    ] {
+        let response = client.get(path).await;
+        let h = &response.headers;
+        assert_eq!(h[header::X_CONTENT_TYPE_OPTIONS], "nosniff", "{path}");
+        assert_eq!(h[header::REFERRER_POLICY], "strict-origin-when-cross-origin", "{path}");
+        assert_eq!(h[header::X_FRAME_OPTIONS], "DENY", "{path}");
+        let csp = h[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+        for directive in ["object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'"] {
+            assert!(csp.contains(directive), "{path}: {csp}");
+        }
+        assert!(h.get(header::STRICT_TRANSPORT_SECURITY).is_none(), "{path}: no HSTS over plain HTTP");
+    }
+}
+
+#[tokio::test]
+async fn nothing_personal_may_be_stored() {
+    let app = TestApp::new().await;
+    let client = app.client();
+    let (email, password) = client.register("Private").await;
+    let login = client.login(&email, &password, "token").await;
+    assert_eq!(login.headers[header::CACHE_CONTROL], "no-store", "the answer that carries a token");
+    client.add(BANANA, 1).await;
+    for path in ["/api/v1/cart", "/api/v1/me", "/api/v1/orders", "/cart", "/", "/auth"] {
+        let response = client.get(path).await;
+        assert_eq!(response.headers[header::CACHE_CONTROL], "no-store", "{path} ({})", response.status);
+    }
+    // The catalogue is the same for everyone.
+    let products = client.get("/api/v1/products").await;
+    assert_eq!(products.status, StatusCode::OK);
+    assert!(products.headers.get(header::CACHE_CONTROL).is_none());
+}
+
+#[tokio::test]
+async fn hsts_when_cookies_are_secure() {
+    let app = TestApp::with_config(|c| c.cookie_secure = true).await;
+    let response = app.client().get("/").await;
+    assert_eq!(response.headers[header::STRICT_TRANSPORT_SECURITY], "max-age=31536000");
+}
