@@ -3,7 +3,7 @@
 //! SQLite and, with `SHOP_TEST_DATABASE=postgres`, on PostgreSQL — the deployment it is for.
 mod common;
 
-use common::TestDatabase;
+use common::{sql, sql_i64, TestDatabase};
 use http_body_util::{BodyExt, Full};
 use hyper::{body::Bytes, Method, Request, StatusCode};
 use hyper_util::{client::legacy::Client, rt::TokioExecutor};
@@ -136,26 +136,6 @@ async fn login(instance: &Instance, email: &str, password: &str, mode: &str) -> 
         "session" => Credential::Cookie(cookie.expect("a session cookie")),
         _ => Credential::Bearer(answer["token"].as_str().expect("a token").to_string()),
     }
-}
-
-async fn sql_i64(database_url: &str, statement: &str) -> i64 {
-    use sqlx::Connection;
-    sqlx::any::install_default_drivers();
-    let mut conn = sqlx::AnyConnection::connect(database_url).await.unwrap();
-    let value = sqlx::query_scalar(&format!("SELECT CAST(({statement}) AS BIGINT)"))
-        .fetch_one(&mut conn)
-        .await
-        .unwrap();
-    let _ = conn.close().await;
-    value
-}
-
-async fn sql(database_url: &str, statement: &str) {
-    use sqlx::Connection;
-    sqlx::any::install_default_drivers();
-    let mut conn = sqlx::AnyConnection::connect(database_url).await.unwrap();
-    sqlx::query(statement).execute(&mut conn).await.unwrap();
-    let _ = conn.close().await;
 }
 
 const ME: &str = "/api/v1/me";

@@ -82,6 +82,31 @@ impl Drop for TestDatabase {
     }
 }
 
+/// Runs SQL straight on the database at `url` (to set up stock or prices).
+pub async fn sql(url: &str, statement: &str) {
+    let mut conn = connect(url).await;
+    sqlx::query(statement).execute(&mut conn).await.unwrap();
+    let _ = sqlx::Connection::close(conn).await;
+}
+
+/// A number read straight from the database at `url` (a `COUNT(*)`, a stock).
+pub async fn sql_i64(url: &str, statement: &str) -> i64 {
+    let mut conn = connect(url).await;
+    // On PostgreSQL a COUNT is BIGINT but a column may be narrower: read it as BIGINT.
+    let value: i64 = sqlx::query_scalar(&format!("SELECT CAST(({statement}) AS BIGINT)"))
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    let _ = sqlx::Connection::close(conn).await;
+    value
+}
+
+async fn connect(url: &str) -> sqlx::AnyConnection {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    sqlx::AnyConnection::connect(url).await.unwrap()
+}
+
 /// `postgres://user@host:port/db?x` with the database replaced by `name`.
 pub fn url_with_database(url: &str, name: &str) -> String {
     let (base, query) = match url.split_once('?') {
@@ -129,27 +154,12 @@ impl TestApp {
 
     /// Runs SQL straight on the test database (to set up stock or prices).
     pub async fn sql(&self, statement: &str) {
-        let mut conn = self.connection().await;
-        sqlx::query(statement).execute(&mut conn).await.unwrap();
-        let _ = sqlx::Connection::close(conn).await;
+        sql(&self.database_url, statement).await
     }
 
     /// A number read straight from the test database (a `COUNT(*)`, a stock).
     pub async fn sql_i64(&self, statement: &str) -> i64 {
-        let mut conn = self.connection().await;
-        // On PostgreSQL a COUNT is BIGINT but a column may be narrower: read it as BIGINT.
-        let value: i64 = sqlx::query_scalar(&format!("SELECT CAST(({statement}) AS BIGINT)"))
-            .fetch_one(&mut conn)
-            .await
-            .unwrap();
-        let _ = sqlx::Connection::close(conn).await;
-        value
-    }
-
-    async fn connection(&self) -> sqlx::AnyConnection {
-        use sqlx::Connection;
-        sqlx::any::install_default_drivers();
-        sqlx::AnyConnection::connect(&self.database_url).await.unwrap()
+        sql_i64(&self.database_url, statement).await
     }
 
     /// A client with its own cookie jar (one cookie: the session).
