@@ -17,6 +17,16 @@ use leptos_router::{
 pub const SHOP_NAME: &str = "Greenleaf Grocer";
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    // The page's script policy names the nonce Leptos puts on its own inline scripts.
+    #[cfg(feature = "ssr")]
+    if let (Some(nonce), Some(response)) =
+        (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>())
+    {
+        response.insert_header(
+            axum::http::header::CONTENT_SECURITY_POLICY,
+            crate::server::headers::page_policy(&nonce, options.reload_port),
+        );
+    }
     view! {
         <!DOCTYPE html>
         <html lang="en">

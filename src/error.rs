@@ -34,8 +34,9 @@ pub enum AppError {
     EmailTaken,
     #[error("The request body is too large.")]
     PayloadTooLarge,
-    #[error("Too many attempts. Please wait a moment and try again.")]
-    RateLimited,
+    /// Too many sign-in or registration attempts; the number is the seconds to wait.
+    #[error("Too many attempts. Please try again in {}.", wait_words(*.0))]
+    RateLimited(u64),
     #[error("The shop is temporarily unavailable. Please try again shortly.")]
     Unavailable,
     /// The browser could not reach the server, or could not read its answer.
@@ -63,7 +64,7 @@ impl AppError {
             AppError::PriceChanged(_) => "price_changed",
             AppError::EmailTaken => "email_taken",
             AppError::PayloadTooLarge => "payload_too_large",
-            AppError::RateLimited => "rate_limited",
+            AppError::RateLimited(_) => "rate_limited",
             AppError::Unavailable => "unavailable",
             AppError::Network => "network",
             AppError::Internal => "internal",
@@ -82,11 +83,21 @@ impl AppError {
             | AppError::EmailTaken
             | AppError::PriceChanged(_) => 409,
             AppError::PayloadTooLarge => 413,
-            AppError::RateLimited => 429,
+            AppError::RateLimited(_) => 429,
             AppError::Unavailable => 503,
             AppError::Network => 502,
             AppError::Internal => 500,
         }
+    }
+}
+
+/// "40 seconds", "1 minute", "15 minutes".
+fn wait_words(seconds: u64) -> String {
+    match seconds {
+        0..=1 => "a second".to_string(),
+        2..=59 => format!("{seconds} seconds"),
+        60..=119 => "a minute".to_string(),
+        _ => format!("{} minutes", seconds.div_ceil(60)),
     }
 }
 
@@ -132,6 +143,16 @@ mod server {
             StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
         }
 
+        /// `Retry-After` for a refusal that ends by itself.
+        pub fn retry_after(&self) -> Option<(axum::http::HeaderName, axum::http::HeaderValue)> {
+            match self {
+                AppError::RateLimited(seconds) => {
+                    Some((axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(*seconds)))
+                }
+                _ => None,
+            }
+        }
+
         /// The contract's body: `{"error":{"code":…,"message":…}}`.
         pub fn body(&self) -> serde_json::Value {
             serde_json::json!({ "error": { "code": self.code(), "message": self.to_string() } })
@@ -140,7 +161,11 @@ mod server {
 
     impl IntoResponse for AppError {
         fn into_response(self) -> Response {
-            (self.status_code(), Json(self.body())).into_response()
+            let mut response = (self.status_code(), Json(self.body())).into_response();
+            if let Some((name, value)) = self.retry_after() {
+                response.headers_mut().insert(name, value);
+            }
+            response
         }
     }
 

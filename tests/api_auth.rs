@@ -207,7 +207,8 @@ async fn the_resolver_refuses_every_bad_token() {
     let alg_none_sig = format!("{none_header}.{p}.{s}");
 
     assert_eq!(client.bearer(&good, Method::GET, "/api/v1/me", None).await.status, StatusCode::OK);
-    let huge = "a".repeat(10_000);
+    // 7 KB: still under the header limit (a 10 KB one is refused earlier, with 431: bad_input).
+    let huge = "a".repeat(7_000);
     for (what, token) in [
         ("expired", expired.as_str()),
         ("not yet valid", not_yet_valid.as_str()),
@@ -222,7 +223,7 @@ async fn the_resolver_refuses_every_bad_token() {
         ("malformed", "a.b.c"),
         ("garbage", "not a token at all"),
         ("empty", ""),
-        ("10 KB", huge.as_str()),
+        ("7 KB", huge.as_str()),
     ] {
         let fresh = app.client();
         let response = fresh.bearer(token, Method::GET, "/api/v1/me", None).await;

@@ -135,3 +135,56 @@ async fn nul_bytes_in_text_are_refused_not_a_server_error() {
     }
     assert_eq!(app.sql_i64("SELECT COUNT(*) FROM users").await, 1, "no account was made");
 }
+
+#[tokio::test]
+async fn oversized_addresses_and_headers_get_the_json_error() {
+    let app = TestApp::new().await;
+    let client = app.client();
+    client.add(BANANA, 2).await;
+    let before = client.cart().await;
+    let long = "a".repeat(9 * 1024);
+    let with = |name: &str, value: &str| {
+        Request::post("/api/v1/cart/items")
+            .header("content-type", "application/json")
+            .header(name, value)
+            .body(Body::from(format!(r#"{{"product_id":{BANANA},"quantity":1}}"#)))
+            .unwrap()
+    };
+    let cases = [
+        (Request::get(format!("/api/v1/products?q={long}")).body(Body::empty()).unwrap(), 414),
+        (Request::get(format!("/?q={long}")).body(Body::empty()).unwrap(), 414),
+        (with("authorization", &format!("Bearer {long}")), 431),
+        (with("x-padding", &long), 431),
+        // A 10 KB cookie: it never reaches the session store.
+        (
+            Request::get("/api/v1/cart")
+                .header("cookie", format!("shop_session={}", "x".repeat(10 * 1024)))
+                .body(Body::empty())
+                .unwrap(),
+            431,
+        ),
+    ];
+    for (request, status) in cases {
+        let uri = request.uri().to_string();
+        let response = app.client().send(request).await;
+        assert_eq!(response.status.as_u16(), status, "{}", &uri[..uri.len().min(60)]);
+        assert_eq!(response.error_code(), "invalid_input");
+    }
+    // Many headers, each small, over the total.
+    let mut request = with("x-ok", "1");
+    for i in 0..40 {
+        request.headers_mut().insert(
+            axum::http::HeaderName::from_bytes(format!("x-filler-{i}").as_bytes()).unwrap(),
+            "b".repeat(1000).parse().unwrap(),
+        );
+    }
+    assert_eq!(client.send(request).await.status.as_u16(), 431);
+    assert_eq!(client.cart().await, before, "nothing changed");
+    // A large but reasonable cookie header (4 KB, a browser's limit per cookie) is fine.
+    let ok = client
+        .send(
+            Request::get("/api/v1/products").header("x-prefs", "p".repeat(4096)).body(Body::empty()).unwrap(),
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::OK);
+}

@@ -54,3 +54,43 @@ async fn hsts_when_cookies_are_secure() {
     let response = app.client().get("/").await;
     assert_eq!(response.headers[header::STRICT_TRANSPORT_SECURITY], "max-age=31536000");
 }
+
+#[tokio::test]
+async fn signing_out_tells_the_browser_to_forget() {
+    let app = TestApp::new().await;
+    let clear = |response: &common::TestResponse| {
+        response.headers.get("clear-site-data").map(|v| v.to_str().unwrap().to_string())
+    };
+    // Session mode: the cache and the site's cookies.
+    let client = app.client();
+    let (email, password) = client.register("Fay").await;
+    assert_eq!(client.login(&email, &password, "session").await.status, StatusCode::OK);
+    let out = client.post("/api/v1/auth/logout", "").await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT);
+    assert_eq!(clear(&out).as_deref(), Some(r#""cache", "cookies""#));
+
+    // Token mode: the cache (the page drops the token itself and keeps the chosen mode).
+    let login = client.login(&email, &password, "token").await;
+    let token = login.json()["token"].as_str().unwrap().to_string();
+    let out = client.bearer(&token, axum::http::Method::POST, "/api/v1/auth/logout-all", None).await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT);
+    assert_eq!(clear(&out).as_deref(), Some(r#""cache""#));
+
+    // The page's own sign-out (a server function) says the same.
+    assert_eq!(client.login(&email, &password, "session").await.status, StatusCode::OK);
+    let out = client
+        .send(
+            axum::http::Request::post("/fn/auth/logout")
+                .header(header::ACCEPT, "application/json")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert!(out.status.is_success(), "{}", out.status);
+    assert_eq!(clear(&out).as_deref(), Some(r#""cache", "cookies""#));
+    // A failed sign-out (a revoked token) clears nothing and says why.
+    let refused = client.bearer(&token, axum::http::Method::POST, "/api/v1/auth/logout", None).await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(clear(&refused), None);
+}

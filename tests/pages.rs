@@ -170,3 +170,33 @@ async fn sign_in_forms_never_send_the_browser_to_another_site() {
     let page = client.get("/login?next=/%09/evil.example").await.text();
     assert!(!page.contains("evil.example"), "the page keeps only a safe next");
 }
+
+#[tokio::test]
+async fn text_from_users_is_escaped_wherever_a_page_shows_it() {
+    let app = TestApp::new().await;
+    let client = app.client();
+    let name = r#"</script><script>alert(1)</script><img src=x onerror=alert(2)>"'&"#;
+    let email = format!("xss-{}@example.com", common::uuid_like());
+    let body = serde_json::json!({"email": email, "password": "correct horse battery", "name": name});
+    let registered = client.post("/api/v1/auth/register", &body.to_string()).await;
+    assert_eq!(registered.status, StatusCode::CREATED, "{}", registered.text());
+    assert_eq!(client.login(&email, "correct horse battery", "session").await.status, StatusCode::OK);
+    client.add(BANANA, 1).await;
+    // The header (signed in as), the checkout form (name prefilled), and the data Leptos
+    // streams into the page for hydration (inside a <script>).
+    for path in ["/", "/checkout", "/auth"] {
+        let html = client.get(path).await.text();
+        assert!(!html.contains("<script>alert(1)"), "{path}: the name's script tag came through");
+        assert!(!html.contains("<img src=x"), "{path}: the name's img tag came through");
+        assert!(html.contains("&lt;img src=x") || html.contains(r"\u003c"), "{path}: the name is not shown");
+    }
+    // A search term is reflected in the search box and the heading, escaped.
+    let html = client.get("/?q=%3C%2Fscript%3E%3Cscript%3Ealert(3)%3C%2Fscript%3E%22%3E").await.text();
+    if let Some(at) = html.find("<script>alert(3)") {
+        panic!("the search term's script tag came through: {}", &html[at.saturating_sub(300)..at + 40]);
+    }
+    // No element came from it: the page has as many script tags as with a plain term.
+    let plain = client.get("/?q=plain").await.text();
+    assert_eq!(count(&html, "<script"), count(&plain, "<script"), "the search term made a script tag");
+    assert_eq!(count(&html, "<"), count(&plain, "<"), "the search term made an element");
+}

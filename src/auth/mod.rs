@@ -3,6 +3,8 @@
 
 pub mod client;
 pub mod explain;
+#[cfg(feature = "ssr")]
+pub mod limits;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod service;
@@ -205,7 +207,8 @@ pub async fn login(
             AuthMode::parse(&mode).ok_or_else(|| AppError::invalid("mode must be session or token."))?;
         let state = state()?;
         let visitor = Visitor::from_server_fn().await?;
-        let user = service::authenticate(&state, &email, &password).await?;
+        let client = limits::ClientKey::from_server_fn(&state);
+        let user = service::authenticate(&state, &client, &email, &password).await?;
         let signed_in = service::sign_in(&state, &visitor, user, mode).await?;
         crate::server::redirect_plain_form(&safe_next(next.as_deref()));
         Ok(signed_in)
@@ -227,7 +230,8 @@ pub async fn register(
             AuthMode::parse(&mode).ok_or_else(|| AppError::invalid("mode must be session or token."))?;
         let state = state()?;
         let visitor = Visitor::from_server_fn().await?;
-        let user = service::register(&state, &email, &password, &name).await?;
+        let client = limits::ClientKey::from_server_fn(&state);
+        let user = service::register(&state, &client, &email, &password, &name).await?;
         let signed_in = service::sign_in(&state, &visitor, user, mode).await?;
         crate::server::redirect_plain_form(&safe_next(next.as_deref()));
         Ok(signed_in)
@@ -241,7 +245,9 @@ pub async fn logout() -> Result<(), AppError> {
     let result = async {
         let state = state()?;
         let visitor = Visitor::from_server_fn().await?;
-        service::sign_out(&state, &visitor).await
+        service::sign_out(&state, &visitor).await?;
+        crate::server::clear_site_data(service::clear_site_data(visitor.mode()));
+        Ok(())
     };
     respond(result.await)
 }
@@ -252,7 +258,9 @@ pub async fn logout_all() -> Result<(), AppError> {
     let result = async {
         let state = state()?;
         let visitor = Visitor::from_server_fn().await?;
-        service::sign_out_everywhere(&state, &visitor).await
+        service::sign_out_everywhere(&state, &visitor).await?;
+        crate::server::clear_site_data(service::clear_site_data(visitor.mode()));
+        Ok(())
     };
     respond(result.await)
 }

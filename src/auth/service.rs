@@ -1,7 +1,7 @@
 //! Accounts, passwords, tokens and the sign-in flows of both modes, for the server functions
 //! and the JSON API alike.
 
-use super::{AuthMode, GuestLine, Inspection, IssuedToken, SignedIn, User};
+use super::{limits::ClientKey, AuthMode, GuestLine, Inspection, IssuedToken, SignedIn, User};
 use crate::{
     cart,
     error::AppError,
@@ -142,9 +142,16 @@ pub async fn user_for_token(
     }
 }
 
-pub async fn register(state: &AppState, email: &str, password: &str, name: &str) -> Result<User, AppError> {
+pub async fn register(
+    state: &AppState,
+    client: &ClientKey,
+    email: &str,
+    password: &str,
+    name: &str,
+) -> Result<User, AppError> {
     let (email, name) = super::check_registration(email, password, name)?;
     let email_key = email.to_lowercase();
+    super::limits::registration_attempt(state, client, &email_key).await?;
     if user_by(&state.db, "email_key", SqlValue::Text(&email_key)).await?.is_some() {
         return Err(AppError::EmailTaken);
     }
@@ -169,8 +176,18 @@ pub async fn register(state: &AppState, email: &str, password: &str, name: &str)
 
 /// Checks an email and password. A wrong email and a wrong password answer the same, in the
 /// same time: both run one argon2 verification.
-pub async fn authenticate(state: &AppState, email: &str, password: &str) -> Result<User, AppError> {
+pub async fn authenticate(
+    state: &AppState,
+    client: &ClientKey,
+    email: &str,
+    password: &str,
+) -> Result<User, AppError> {
     let email_key = email.trim().to_lowercase();
+    // Counted before any password is checked; an address too long or odd to be an account
+    // still counts against the client, under a bucket of its own shape.
+    let bucket_email =
+        if email_key.len() <= 254 { email_key.replace('\0', "") } else { "(long)".to_string() };
+    super::limits::sign_in_attempt(state, client, &bucket_email).await?;
     let password_ok = |p: &str| !p.is_empty() && p.chars().count() <= super::MAX_PASSWORD_CHARS;
     let row = if email_key.len() <= 254 && !email_key.contains('\0') {
         user_by(&state.db, "email_key", SqlValue::Text(&email_key)).await?
@@ -180,6 +197,7 @@ pub async fn authenticate(state: &AppState, email: &str, password: &str) -> Resu
     match row {
         Some(row) if password_ok(password) => {
             if verify_password(password.to_string(), row.password_hash).await {
+                super::limits::signed_in(state, &email_key).await?;
                 Ok(row.user)
             } else {
                 Err(AppError::InvalidCredentials)
@@ -357,6 +375,16 @@ pub async fn sign_out(state: &AppState, visitor: &Visitor) -> Result<(), AppErro
         revoke(&state.db, claims, user.id).await?;
     }
     visitor.end_session().await
+}
+
+/// What a sign-out tells the browser to forget (`Clear-Site-Data`): its HTTP cache always,
+/// and, when the credential was a session, every cookie of the site. After a token sign-out
+/// the page removes the token itself; clearing "storage" would also forget the chosen mode.
+pub fn clear_site_data(mode: Option<AuthMode>) -> &'static str {
+    match mode {
+        Some(AuthMode::Token) => "\"cache\"",
+        _ => "\"cache\", \"cookies\"",
+    }
 }
 
 /// Every session and token of the user stops working.

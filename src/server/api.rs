@@ -7,7 +7,7 @@ use super::{
     AppState,
 };
 use crate::{
-    auth::{self, AuthMode, GuestLine, SignedIn, User},
+    auth::{self, limits::ClientKey, AuthMode, GuestLine, SignedIn, User},
     cart::{self, Cart},
     catalog::{self, Category, Product, ProductPage, ProductQuery, RawProductQuery},
     error::AppError,
@@ -15,12 +15,14 @@ use crate::{
 };
 use axum::{
     extract::{Query, State},
-    http::StatusCode,
+    http::{HeaderName, StatusCode},
     response::IntoResponse,
     routing::{get, post, put},
     Router,
 };
 use serde::Deserialize;
+
+const CLEAR_SITE_DATA: HeaderName = HeaderName::from_static("clear-site-data");
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -137,9 +139,10 @@ struct UserBody {
 
 async fn register(
     State(state): State<AppState>,
+    client: ClientKey,
     Json(body): Json<RegisterBody>,
 ) -> Result<impl IntoResponse, AppError> {
-    let user = auth::service::register(&state, &body.email, &body.password, &body.name).await?;
+    let user = auth::service::register(&state, &client, &body.email, &body.password, &body.name).await?;
     Ok((StatusCode::CREATED, axum::Json(UserBody { user })))
 }
 
@@ -157,21 +160,28 @@ fn parse_mode(mode: &str) -> Result<AuthMode, AppError> {
 async fn login(
     State(state): State<AppState>,
     visitor: Visitor,
+    client: ClientKey,
     Json(body): Json<LoginBody>,
 ) -> ApiResult<SignedIn> {
     let mode = parse_mode(&body.mode)?;
-    let user = auth::service::authenticate(&state, &body.email, &body.password).await?;
+    let user = auth::service::authenticate(&state, &client, &body.email, &body.password).await?;
     Ok(axum::Json(auth::service::sign_in(&state, &visitor, user, mode).await?))
 }
 
-async fn logout(State(state): State<AppState>, visitor: Visitor) -> Result<StatusCode, AppError> {
-    auth::service::sign_out(&state, &visitor).await?;
-    Ok(StatusCode::NO_CONTENT)
+type SignedOut = (StatusCode, [(HeaderName, &'static str); 1]);
+
+fn signed_out(mode: Option<AuthMode>) -> SignedOut {
+    (StatusCode::NO_CONTENT, [(CLEAR_SITE_DATA, auth::service::clear_site_data(mode))])
 }
 
-async fn logout_all(State(state): State<AppState>, visitor: Visitor) -> Result<StatusCode, AppError> {
+async fn logout(State(state): State<AppState>, visitor: Visitor) -> Result<SignedOut, AppError> {
+    auth::service::sign_out(&state, &visitor).await?;
+    Ok(signed_out(visitor.mode()))
+}
+
+async fn logout_all(State(state): State<AppState>, visitor: Visitor) -> Result<SignedOut, AppError> {
     auth::service::sign_out_everywhere(&state, &visitor).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(signed_out(visitor.mode()))
 }
 
 #[derive(Deserialize)]

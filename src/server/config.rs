@@ -20,6 +20,13 @@ Configuration comes from the environment:
   TOKEN_TTL_SECS         lifetime of a token                     [default: 3600 (1 hour)]
   COOKIE_SECURE          true: cookies only over HTTPS           [default: false]
   CORS_ALLOWED_ORIGINS   comma-separated origins allowed to call /api/v1 [default: none]
+  AUTH_RATE_WINDOW_SECS  window in which sign-in and registration attempts are counted
+                                                                 [default: 900 (15 minutes)]
+  AUTH_RATE_PER_CLIENT   attempts allowed per client address in a window   [default: 50]
+  AUTH_RATE_PER_ACCOUNT  attempts allowed per email address in a window; a
+                         successful sign-in clears the count               [default: 10]
+  TRUST_FORWARDED_FOR    true: the client address is the last one in X-Forwarded-For
+                         (only behind a proxy of yours that sets it)       [default: false]
   RUST_LOG               log filter                              [default: info]
 ";
 
@@ -32,6 +39,16 @@ pub struct Config {
     pub token_ttl_secs: i64,
     pub cookie_secure: bool,
     pub cors_allowed_origins: Vec<String>,
+    pub auth_limits: AuthLimits,
+    pub trust_forwarded_for: bool,
+}
+
+/// How many sign-in and registration attempts a client, and an account, get per window.
+#[derive(Clone, Debug)]
+pub struct AuthLimits {
+    pub window_secs: i64,
+    pub per_client: u32,
+    pub per_account: u32,
 }
 
 #[derive(Debug)]
@@ -55,6 +72,8 @@ impl Default for Config {
             token_ttl_secs: 3600,
             cookie_secure: false,
             cors_allowed_origins: Vec::new(),
+            auth_limits: AuthLimits { window_secs: 900, per_client: 50, per_account: 10 },
+            trust_forwarded_for: false,
         }
     }
 }
@@ -79,14 +98,26 @@ impl Config {
                 },
             }
         };
-        let cookie_secure = match get("COOKIE_SECURE").as_deref() {
-            None => defaults.cookie_secure,
-            Some("1" | "true" | "yes") => true,
-            Some("0" | "false" | "no") => false,
-            Some(other) => {
-                return Err(ConfigError(format!("COOKIE_SECURE must be true or false, got {other:?}")))
+        let flag = |name: &str, default: bool| -> Result<bool, ConfigError> {
+            match get(name).as_deref() {
+                None => Ok(default),
+                Some("1" | "true" | "yes") => Ok(true),
+                Some("0" | "false" | "no") => Ok(false),
+                Some(other) => Err(ConfigError(format!("{name} must be true or false, got {other:?}"))),
             }
         };
+        let count = |name: &str, default: u32| -> Result<u32, ConfigError> {
+            match get(name) {
+                None => Ok(default),
+                Some(text) => match text.parse::<u32>() {
+                    Ok(n) if n >= 1 => Ok(n),
+                    _ => {
+                        Err(ConfigError(format!("{name} must be a whole number of at least 1, got {text:?}")))
+                    }
+                },
+            }
+        };
+        let cookie_secure = flag("COOKIE_SECURE", defaults.cookie_secure)?;
         let database_url = get("DATABASE_URL").unwrap_or(defaults.database_url);
         if !(database_url.starts_with("sqlite:")
             || database_url.starts_with("postgres://")
@@ -110,6 +141,12 @@ impl Config {
             cors_allowed_origins: get("CORS_ALLOWED_ORIGINS")
                 .map(|v| v.split(',').map(|o| o.trim().to_string()).filter(|o| !o.is_empty()).collect())
                 .unwrap_or_default(),
+            auth_limits: AuthLimits {
+                window_secs: seconds("AUTH_RATE_WINDOW_SECS", defaults.auth_limits.window_secs)?,
+                per_client: count("AUTH_RATE_PER_CLIENT", defaults.auth_limits.per_client)?,
+                per_account: count("AUTH_RATE_PER_ACCOUNT", defaults.auth_limits.per_account)?,
+            },
+            trust_forwarded_for: flag("TRUST_FORWARDED_FOR", defaults.trust_forwarded_for)?,
         })
     }
 }
@@ -140,5 +177,7 @@ mod tests {
         assert!(read(&[("COOKIE_SECURE", "maybe")]).unwrap_err().0.contains("COOKIE_SECURE"));
         assert!(read(&[("JWT_SECRET", "short")]).unwrap_err().0.contains("JWT_SECRET"));
         assert!(read(&[("DATABASE_URL", "mysql://x")]).is_err());
+        assert!(read(&[("AUTH_RATE_PER_CLIENT", "0")]).unwrap_err().0.contains("AUTH_RATE_PER_CLIENT"));
+        assert!(read(&[("TRUST_FORWARDED_FOR", "perhaps")]).unwrap_err().0.contains("TRUST_FORWARDED_FOR"));
     }
 }

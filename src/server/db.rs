@@ -37,6 +37,10 @@ pub enum DbError {
 }
 
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long `/healthz` waits for the database. Shorter than a connection's wait: while the
+/// database refuses connections the pool keeps retrying until `ACQUIRE_TIMEOUT`, and a load
+/// balancer's health check gives up after a few seconds (and must hear a 503, not nothing).
+const PING_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub async fn connect(url: &str) -> Result<(Db, SessionPool), DbError> {
     sqlx::any::install_default_drivers();
@@ -103,8 +107,9 @@ impl Db {
         }
     }
 
-    /// True while the database answers.
+    /// True while the database answers, within `PING_TIMEOUT`.
     pub async fn ping(&self) -> bool {
-        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+        let query = sqlx::query("SELECT 1").execute(&self.pool);
+        matches!(tokio::time::timeout(PING_TIMEOUT, query).await, Ok(Ok(_)))
     }
 }

@@ -55,7 +55,7 @@ fn from_status(status: StatusCode) -> AppError {
         413 => AppError::PayloadTooLarge,
         401 => AppError::Unauthenticated,
         403 => AppError::Forbidden,
-        429 => AppError::RateLimited,
+        429 => AppError::RateLimited(60),
         503 => AppError::Unavailable,
         400..=499 => AppError::invalid("The request could not be read."),
         _ => AppError::Internal,

@@ -8,6 +8,7 @@ pub mod errors;
 pub mod headers;
 pub mod json;
 pub mod origin;
+pub mod sizes;
 pub mod visitor;
 
 use crate::{
@@ -72,10 +73,23 @@ pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
         if !wants_html {
             if let Some(options) = use_context::<ResponseOptions>() {
                 options.set_status(error.status_code());
+                if let Some((name, value)) = error.retry_after() {
+                    options.insert_header(name, value);
+                }
             }
         }
     }
     result
+}
+
+/// Tells the browser, with the server function's answer, what to forget (`Clear-Site-Data`).
+pub fn clear_site_data(value: &'static str) {
+    if let Some(options) = use_context::<ResponseOptions>() {
+        options.insert_header(
+            axum::http::HeaderName::from_static("clear-site-data"),
+            axum::http::HeaderValue::from_static(value),
+        );
+    }
 }
 
 /// After a plain HTML form post (no JavaScript), send the browser to `path` instead of back to
@@ -131,13 +145,18 @@ pub async fn build_app(config: Config, leptos_options: LeptosOptions) -> Result<
         config: Arc::new(config),
         jwt: Arc::new(jwt),
     };
-    // Revocations of expired tokens are useless: sweep them hourly.
+    // Revocations of expired tokens and attempt counts of past windows are useless: sweep
+    // them hourly.
+    let window_secs = state.config.auth_limits.window_secs;
     tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(3600));
         loop {
             every.tick().await;
             if let Err(error) = crate::auth::service::sweep_revocations(&db).await {
                 tracing::warn!(%error, "sweeping token revocations failed");
+            }
+            if let Err(error) = crate::auth::limits::sweep(&db, window_secs).await {
+                tracing::warn!(%error, "sweeping sign-in attempt counts failed");
             }
         }
     });
@@ -174,6 +193,8 @@ pub async fn build_app(config: Config, leptos_options: LeptosOptions) -> Result<
         // Outside the body limit, so that its own 413 (a Content-Length over the limit) gets
         // the JSON error body too.
         .layer(axum::middleware::from_fn(errors::json_error_bodies))
+        // Before the session is looked up: a 10 KB cookie never reaches the store.
+        .layer(axum::middleware::from_fn(sizes::refuse_oversized))
         .layer(axum::middleware::from_fn_with_state(state.config.cookie_secure, headers::security_headers))
         // Pages and API answers are compressed as they go out, at a quality that costs little
         // CPU (brotli's default, 11, is meant for files compressed once). Files that already
@@ -288,7 +309,7 @@ async fn run() -> Result<(), StartError> {
         .await
         .map_err(|source| StartError::Bind { addr: addr.to_string(), source })?;
     tracing::info!("listening on http://{addr}");
-    axum::serve(listener, app.into_make_service())
+    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(StartError::Serve)?;
