@@ -40,6 +40,7 @@ async fn start(database_url: &str) -> Instance {
         .env("DATABASE_URL", database_url)
         .env_remove("JWT_SECRET") // the secret is shared through the database
         .env("RUST_LOG", "warn")
+        .env("AUTH_RATE_PER_ACCOUNT", "3")
         .stdout(Stdio::null())
         .spawn()
         .expect("the shop binary starts");
@@ -251,4 +252,24 @@ async fn checkouts_racing_on_two_instances_never_oversell() {
         );
     }
     assert_eq!(sql_i64(&url, "SELECT COUNT(*) FROM orders").await, 8);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_attempts_are_counted_across_instances() {
+    let (_db, url) = TestDatabase::create().await;
+    let a = start(&url).await;
+    let b = start(&url).await;
+    let (email, password) = register(&a, "Gus").await;
+    async fn attempt_on(instance: &Instance, email: &str, password: &str) -> Answer {
+        let body = json!({"email": email, "password": password, "mode": "token"});
+        send(instance, Method::POST, "/api/v1/auth/login", &[], Some(body)).await.unwrap()
+    }
+    // AUTH_RATE_PER_ACCOUNT=3 on both: two wrong guesses on A and one on B use them up.
+    assert_eq!(attempt_on(&a, &email, "wrong one").await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(attempt_on(&a, &email, "wrong two").await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(attempt_on(&b, &email, "wrong three").await.0, StatusCode::UNAUTHORIZED);
+    let (status, _, body) = attempt_on(&a, &email, &password).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(body["error"]["code"], "rate_limited");
+    assert_eq!(attempt_on(&b, &email, &password).await.0, StatusCode::TOO_MANY_REQUESTS);
 }

@@ -46,7 +46,38 @@ impl BodyTextDetail for axum::extract::rejection::JsonDataError {
     fn body_text_detail(&self) -> String {
         let text = self.body_text();
         // "Failed to deserialize the JSON body into the target type: quantity: invalid type…"
-        text.split_once(": ").map(|(_, rest)| rest.to_string()).unwrap_or(text)
+        let detail = text.split_once(": ").map(|(_, rest)| rest.to_string()).unwrap_or(text);
+        without_type_names(&detail)
+    }
+}
+
+/// serde says "expected struct AddItem" of a body that is not an object: the name is ours, not
+/// the client's business. It becomes "expected a JSON object".
+fn without_type_names(detail: &str) -> String {
+    let mut out = String::with_capacity(detail.len());
+    let mut rest = detail;
+    while let Some(at) = rest.find("struct ") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + "struct ".len()..];
+        let name_len = after.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(after.len());
+        out.push_str("a JSON object");
+        rest = &after[name_len..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn type_names_are_not_shown() {
+        assert_eq!(
+            super::without_type_names(
+                r#"invalid type: string "x", expected struct AddItem at line 1 column 3"#
+            ),
+            r#"invalid type: string "x", expected a JSON object at line 1 column 3"#
+        );
+        assert_eq!(super::without_type_names("missing field `quantity`"), "missing field `quantity`");
     }
 }
 
