@@ -53,6 +53,16 @@ async fn registration_answers_201_and_refuses_bad_or_taken_input() {
     assert!(body["user"]["id"].as_i64().unwrap() > 0);
     assert!(body["user"].get("password_hash").is_none());
     assert!(response.set_cookie().is_none(), "registering does not sign in");
+    // Stored as argon2id at OWASP's parameters; the same password twice gives two hashes (salt).
+    client
+        .post(
+            "/api/v1/auth/register",
+            r#"{"email":"twin@example.com","password":"correct horse","name":"Twin"}"#,
+        )
+        .await;
+    let argon2id = "SELECT COUNT(*) FROM users WHERE password_hash LIKE '$argon2id$v=19$m=19456,t=2,p=1$%'";
+    assert_eq!(app.sql_i64(argon2id).await, 2);
+    assert_eq!(app.sql_i64("SELECT COUNT(DISTINCT password_hash) FROM users").await, 2);
 
     let taken = client
         .post(
