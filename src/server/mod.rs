@@ -134,6 +134,16 @@ pub enum StartError {
 /// Builds the whole application: connects to and migrates the database, then assembles the
 /// routes. Tests drive the returned router directly.
 pub async fn build_app(config: Config, leptos_options: LeptosOptions) -> Result<Router, StartError> {
+    build_app_with(config, leptos_options, Router::new()).await
+}
+
+/// `build_app` with `extra` routes beside the shop's, under the same layers (tests add a route
+/// that panics, to see the answer the layers make of it).
+pub async fn build_app_with(
+    config: Config,
+    leptos_options: LeptosOptions,
+    extra: Router<AppState>,
+) -> Result<Router, StartError> {
     let (db, sessions) = db::connect(&config.database_url).await?;
     db::migrate(&sessions).await?;
     let jwt = crate::auth::service::load_keys(&db, config.jwt_secret.as_deref())
@@ -164,6 +174,7 @@ pub async fn build_app(config: Config, leptos_options: LeptosOptions) -> Result<
     let routes = route_list();
     let router = Router::new()
         .route("/healthz", get(healthz))
+        .merge(extra)
         .nest("/api/v1", api::router())
         .leptos_routes(&state, routes, {
             let options = leptos_options.clone();
@@ -200,8 +211,20 @@ pub async fn build_app(config: Config, leptos_options: LeptosOptions) -> Result<
         // CPU (brotli's default, 11, is meant for files compressed once). Files that already
         // carry a Content-Encoding (the precompressed bundle) pass through untouched.
         .layer(CompressionLayer::new().quality(CompressionLevel::Precise(4)))
-        .layer(CatchPanicLayer::custom(|_| AppError::Internal.into_response()))
+        .layer(CatchPanicLayer::custom(panic_response))
         .layer(TraceLayer::new_for_http()))
+}
+
+/// A handler that panicked: logged with its message, answered with a plain 500 (the JSON error,
+/// nothing of the panic); the server goes on serving.
+fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".to_string());
+    tracing::error!(panic = %message, "a request handler panicked");
+    AppError::Internal.into_response()
 }
 
 /// Creates the session table if it is missing. Instances starting at the same moment can race
