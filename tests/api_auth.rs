@@ -252,6 +252,25 @@ async fn the_resolver_refuses_every_bad_token() {
         )
         .await;
     assert_eq!(response.status, StatusCode::UNAUTHORIZED);
+    // The scheme's name is case-insensitive; the token is not.
+    for (header, status) in [
+        (format!("bearer {good}"), StatusCode::OK),
+        (format!("BEARER {good}"), StatusCode::OK),
+        (format!("Bearer {}", good.to_uppercase()), StatusCode::UNAUTHORIZED),
+        (format!("Bearer{good}"), StatusCode::UNAUTHORIZED),
+        ("Bearé".to_string(), StatusCode::UNAUTHORIZED),
+    ] {
+        let response = app
+            .client()
+            .send(
+                axum::http::Request::get("/api/v1/me")
+                    .header("authorization", header.as_str())
+                    .body(axum::body::Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(response.status, status, "{}", &header[..header.len().min(12)]);
+    }
 
     // Revoked: signed out.
     let fresh = app.client();

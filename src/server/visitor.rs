@@ -47,10 +47,13 @@ impl Visitor {
     ) -> Result<Visitor, AppError> {
         let db = state.db.clone();
         if let Some(value) = headers.get(AUTHORIZATION) {
+            // The scheme's name is case-insensitive (RFC 9110, 11.1).
             let token = value
                 .to_str()
                 .ok()
-                .and_then(|v| v.strip_prefix("Bearer "))
+                .and_then(|v| {
+                    v.get(..7).filter(|scheme| scheme.eq_ignore_ascii_case("bearer ")).map(|_| &v[7..])
+                })
                 .map(str::trim)
                 .ok_or(AppError::Unauthenticated)?;
             let claims = service::decode_token(&state.jwt, token)?;
