@@ -172,7 +172,7 @@ mod server {
     impl From<sqlx::Error> for AppError {
         fn from(error: sqlx::Error) -> Self {
             match &error {
-                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+                _ if crate::server::faults::is_unavailable(&error) => {
                     tracing::warn!(%error, "database unavailable");
                     AppError::Unavailable
                 }

@@ -1,7 +1,8 @@
 //! The cart's rules, once, for the server functions and the JSON API.
 //!
-//! Every change is a single guarded SQL statement, so concurrent changes to one cart never
-//! lose an update and a refused change leaves the cart exactly as it was.
+//! Every change is a guarded SQL statement, in one transaction with the cart row's touch, so
+//! concurrent changes to one cart never lose an update and a refused change leaves the cart
+//! (its `updated_at` included) exactly as it was.
 
 use super::{check_added_quantity, check_set_quantity, Cart, CartLine, MAX_LINE_QUANTITY};
 use crate::{
@@ -42,8 +43,9 @@ pub async fn load(db: &Db, cart_id: Option<&str>) -> Result<Cart, AppError> {
     Ok(Cart::from_lines(lines))
 }
 
-/// Records that the cart exists (and was just used), creating its row if needed.
-async fn touch(db: &Db, cart_id: &str) -> Result<(), AppError> {
+/// Records that the cart exists (and was just used), creating its row if needed. Runs in the
+/// change's transaction: a refused change rolls it back.
+async fn touch(conn: &mut sqlx::AnyConnection, cart_id: &str) -> Result<(), AppError> {
     let now = unix_now();
     sqlx::query(
         "INSERT INTO carts (id, created_at, updated_at) VALUES ($1, $2, $2) \
@@ -51,7 +53,7 @@ async fn touch(db: &Db, cart_id: &str) -> Result<(), AppError> {
     )
     .bind(cart_id)
     .bind(now)
-    .execute(&db.pool)
+    .execute(conn)
     .await?;
     Ok(())
 }
@@ -91,7 +93,8 @@ pub async fn add(db: &Db, visitor: &Visitor, product_id: i64, quantity: i64) -> 
         return Err(too_many(&product, quantity));
     }
     let cart_id = visitor.cart_id_or_new().await?;
-    touch(db, &cart_id).await?;
+    let mut tx = db.begin_write().await?;
+    touch(&mut tx, &cart_id).await?;
     let updated: Option<i64> = sqlx::query_scalar(
         "INSERT INTO cart_lines (cart_id, product_id, quantity, added_at) \
          SELECT $1, p.id, $3, $4 FROM products p WHERE p.id = $2 AND p.stock >= $3 \
@@ -107,12 +110,14 @@ pub async fn add(db: &Db, visitor: &Visitor, product_id: i64, quantity: i64) -> 
     .bind(quantity)
     .bind(unix_now_ms())
     .bind(MAX_LINE_QUANTITY)
-    .fetch_optional(&db.pool)
+    .fetch_optional(&mut *tx)
     .await?;
     if updated.is_none() {
+        tx.rollback().await?;
         let current = line_quantity(db, &cart_id, product_id).await?;
         return Err(too_many(&product, current + quantity));
     }
+    tx.commit().await?;
     load(db, Some(&cart_id)).await
 }
 
@@ -127,7 +132,8 @@ pub async fn set(db: &Db, visitor: &Visitor, product_id: i64, quantity: i64) -> 
         return Err(too_many(&product, quantity));
     }
     let cart_id = visitor.cart_id_or_new().await?;
-    touch(db, &cart_id).await?;
+    let mut tx = db.begin_write().await?;
+    touch(&mut tx, &cart_id).await?;
     let written = sqlx::query(
         "INSERT INTO cart_lines (cart_id, product_id, quantity, added_at) \
          SELECT $1, p.id, $3, $4 FROM products p WHERE p.id = $2 AND p.stock >= $3 \
@@ -137,12 +143,14 @@ pub async fn set(db: &Db, visitor: &Visitor, product_id: i64, quantity: i64) -> 
     .bind(product_id)
     .bind(quantity)
     .bind(unix_now_ms())
-    .execute(&db.pool)
+    .execute(&mut *tx)
     .await?
     .rows_affected();
     if written == 0 {
+        tx.rollback().await?;
         return Err(too_many(&product, quantity));
     }
+    tx.commit().await?;
     load(db, Some(&cart_id)).await
 }
 
@@ -223,7 +231,14 @@ fn combine(lines: &[GuestLine]) -> Vec<GuestLine> {
 
 /// Adds `lines` into cart `cart_id`: quantities summed, each line held to its stock and to 99.
 /// Products that no longer exist or are out of stock are left out.
-async fn merge_lines(db: &Db, cart_id: &str, lines: &[GuestLine]) -> Result<(), AppError> {
+/// Returns how many lines were written.
+async fn merge_lines(
+    db: &Db,
+    conn: &mut sqlx::AnyConnection,
+    cart_id: &str,
+    lines: &[GuestLine],
+) -> Result<usize, AppError> {
+    let mut written = 0;
     for line in combine(lines) {
         let product = match catalog::service::by_id(db, line.product_id).await {
             Ok(product) => product,
@@ -245,10 +260,11 @@ async fn merge_lines(db: &Db, cart_id: &str, lines: &[GuestLine]) -> Result<(), 
         .bind(line.quantity.min(cap))
         .bind(unix_now_ms())
         .bind(cap)
-        .execute(&db.pool)
+        .execute(&mut *conn)
         .await?;
+        written += 1;
     }
-    Ok(())
+    Ok(written)
 }
 
 /// A client-held cart joins the visitor's cart (the user's when signed in).
@@ -258,8 +274,14 @@ pub async fn merge(db: &Db, visitor: &Visitor, lines: &[GuestLine]) -> Result<Ca
         return load(db, visitor.cart_id().await?.as_deref()).await;
     }
     let cart_id = visitor.cart_id_or_new().await?;
-    touch(db, &cart_id).await?;
-    merge_lines(db, &cart_id, lines).await?;
+    let mut tx = db.begin_write().await?;
+    touch(&mut tx, &cart_id).await?;
+    if merge_lines(db, &mut tx, &cart_id, lines).await? == 0 {
+        // Nothing could join (unknown or sold-out products): the cart stays as it was.
+        tx.rollback().await?;
+    } else {
+        tx.commit().await?;
+    }
     load(db, Some(&cart_id)).await
 }
 
@@ -274,7 +296,8 @@ pub async fn absorb_cart(db: &Db, guest_cart_id: &str, user_id: i64) -> Result<(
             .map(|l| GuestLine { product_id: l.product_id, quantity: l.quantity })
             .collect();
         let user_cart = user_cart_id_or_new(db, user_id).await?;
-        merge_lines(db, &user_cart, &lines).await?;
+        let mut conn = db.pool.acquire().await?;
+        merge_lines(db, &mut conn, &user_cart, &lines).await?;
     }
     delete_cart(db, guest_cart_id).await
 }

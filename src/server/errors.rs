@@ -29,6 +29,13 @@ pub async fn json_error_bodies(request: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
     if !is_json {
+        if status == StatusCode::INTERNAL_SERVER_ERROR {
+            // A bare 500 from below the handlers comes from the session layer, which answers
+            // so when it cannot save the session: the session store, the database, failed
+            // after the handler had succeeded. That is the database being unavailable, and
+            // the client may try again: 503, like any other database failure.
+            return AppError::Unavailable.into_response();
+        }
         return from_status(status).into_response_with(status);
     }
     if is_fn && status == StatusCode::INTERNAL_SERVER_ERROR {

@@ -5,6 +5,7 @@ pub mod api;
 pub mod config;
 pub mod db;
 pub mod errors;
+pub mod faults;
 pub mod headers;
 pub mod json;
 pub mod origin;
@@ -201,6 +202,9 @@ pub async fn build_app_with(
     Ok(router
         .layer(axum::middleware::from_fn_with_state(state.config.clone(), origin::refuse_cross_site_writes))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        // A database that stops answering must not hold a request for good: 503 after 15 s.
+        .layer(axum::middleware::from_fn(sizes::buffer_server_fn_bodies))
+        .layer(axum::middleware::from_fn(faults::deadline))
         // Outside the body limit, so that its own 413 (a Content-Length over the limit) gets
         // the JSON error body too.
         .layer(axum::middleware::from_fn(errors::json_error_bodies))
@@ -263,7 +267,7 @@ where
     S: SessionStore + tower_sessions::ExpiredDeletion + Clone,
 {
     // Sweep expired sessions from the store once a minute.
-    tokio::spawn(store.clone().continuously_delete_expired(Duration::from_secs(60)));
+    tokio::spawn(faults::delete_expired_sessions(store.clone(), Duration::from_secs(60)));
     let layer = SessionManagerLayer::new(store)
         .with_name(SESSION_COOKIE)
         .with_http_only(true)

@@ -1,13 +1,16 @@
 //! Request lines and headers beyond what any browser or client of ours sends are refused
 //! early, with the JSON error: 414 for a URI over `MAX_URI_BYTES`, 431 for a header over
 //! `MAX_HEADER_BYTES` or headers over `MAX_HEADERS_BYTES` in all (a 10 KB cookie or token).
-//! Bodies have their own limit (413, `MAX_BODY_BYTES`).
+//! Bodies have their own limit (413, `MAX_BODY_BYTES`); a server function's body is read
+//! whole here, so that one sent without a Content-Length gets that 413 too (the server
+//! functions would call a cut-off body unreadable: 400).
 //!
 //! Below this layer hyper refuses, with an empty 431, what it cannot parse at all: more than
 //! 100 headers, or a head larger than its read buffer (about 400 KB).
 
 use crate::error::AppError;
 use axum::{
+    body::{to_bytes, Body},
     extract::Request,
     http::StatusCode,
     middleware::Next,
@@ -37,4 +40,25 @@ pub async fn refuse_oversized(request: Request, next: Next) -> Response {
         }
     }
     next.run(request).await
+}
+
+/// Reads a server function's body whole (at most `MAX_BODY_BYTES`) before the function runs.
+pub async fn buffer_server_fn_bodies(request: Request, next: Next) -> Response {
+    if !request.uri().path().starts_with("/fn/") {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    match to_bytes(body, super::MAX_BODY_BYTES).await {
+        Ok(bytes) => next.run(Request::from_parts(parts, Body::from(bytes))).await,
+        Err(error) => {
+            // http-body's LengthLimitError, the only error a complete body in memory can give
+            // besides a broken connection.
+            let too_large = error.to_string().contains("length limit");
+            if too_large {
+                AppError::PayloadTooLarge.into_response()
+            } else {
+                AppError::invalid("The request body could not be read.").into_response()
+            }
+        }
+    }
 }
