@@ -51,8 +51,19 @@ async fn nothing_personal_may_be_stored() {
 #[tokio::test]
 async fn hsts_when_cookies_are_secure() {
     let app = TestApp::with_config(|c| c.cookie_secure = true).await;
-    let response = app.client().get("/").await;
+    let client = app.client();
+    let response = client.get("/").await;
     assert_eq!(response.headers[header::STRICT_TRANSPORT_SECURITY], "max-age=31536000");
+    // …and the session cookie is Secure, HttpOnly and SameSite=Lax.
+    let (email, password) = client.register("Sec").await;
+    let login = client.login(&email, &password, "session").await;
+    let cookie = login.headers[header::SET_COOKIE].to_str().unwrap().to_string();
+    for attribute in ["Secure", "HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(cookie.split("; ").any(|a| a == attribute), "{attribute} missing: {cookie}");
+    }
+    // Without COOKIE_SECURE, no HSTS.
+    let plain = TestApp::new().await;
+    assert!(plain.client().get("/").await.headers.get(header::STRICT_TRANSPORT_SECURITY).is_none());
 }
 
 #[tokio::test]
