@@ -522,3 +522,41 @@ async fn reading_a_session_costs_no_write_and_use_keeps_it_alive() {
     tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
     assert_eq!(client.get("/api/v1/me").await.status, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn one_credential_exchanged_twice_at_once_gives_one_new_credential() {
+    let app = app().await;
+    let client = app.client();
+    let (email, password) = client.register("Race").await;
+    let switch_all = |header: (&'static str, String), to: &'static str| {
+        let mut set = tokio::task::JoinSet::new();
+        for _ in 0..12 {
+            let fresh = app.client();
+            let header = header.clone();
+            set.spawn(async move {
+                let request = axum::http::Request::post("/api/v1/auth/switch")
+                    .header("content-type", "application/json")
+                    .header(header.0, header.1)
+                    .body(axum::body::Body::from(format!(r#"{{"mode":"{to}"}}"#)))
+                    .unwrap();
+                fresh.send(request).await.status
+            });
+        }
+        set.join_all()
+    };
+    // A token exchanged for a session, twelve times at once: one session.
+    let token = token_login(&client, &email, &password).await;
+    let statuses = switch_all(("authorization", format!("Bearer {token}")), "session").await;
+    let won = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+    assert_eq!(won, 1, "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == StatusCode::OK || *s == StatusCode::UNAUTHORIZED), "{statuses:?}");
+    let sessions = app.sql_i64(common::session_count_sql()).await;
+    assert_eq!(sessions, 1, "one session was made");
+
+    // A session exchanged for a token, twelve times at once: one token, and the session is gone.
+    let login = client.login(&email, &password, "session").await;
+    let cookie = login.set_cookie().unwrap().split(';').next().unwrap().to_string();
+    let statuses = switch_all(("cookie", cookie), "token").await;
+    let won = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+    assert_eq!(won, 1, "{statuses:?}");
+}

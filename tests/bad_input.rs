@@ -188,3 +188,13 @@ async fn oversized_addresses_and_headers_get_the_json_error() {
         .await;
     assert_eq!(ok.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_proxy_connect_is_refused_not_a_panic() {
+    let app = TestApp::new().await;
+    let connect = Request::builder().method(Method::CONNECT).uri("a:1").body(Body::empty()).unwrap();
+    let response = app.client().send(connect).await;
+    assert_eq!(response.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(response.error_code(), "invalid_input");
+    assert_eq!(response.headers["x-content-type-options"], "nosniff");
+}

@@ -52,6 +52,7 @@ async fn a_panicking_handler_is_a_logged_500_and_the_server_goes_on() {
         let response =
             app.clone().oneshot(Request::get("/api/v1/boom").body(Body::empty()).unwrap()).await.unwrap();
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(response.headers()["x-content-type-options"], "nosniff", "the security headers too");
         let body = response.into_body().collect().await.unwrap().to_bytes();
         let text = String::from_utf8_lossy(&body);
         let json: serde_json::Value = serde_json::from_slice(&body).expect("a JSON error body");

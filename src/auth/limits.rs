@@ -30,7 +30,13 @@ impl ClientKey {
     pub fn from_parts(parts: &Parts, trust_forwarded_for: bool) -> ClientKey {
         let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
         let forwarded = if trust_forwarded_for { last_forwarded_for(&parts.headers) } else { None };
-        match forwarded.or(peer) {
+        // An IPv4 client of a dual-stack listener arrives as ::ffff:a.b.c.d: it is that IPv4
+        // address, not a member of the IPv6 prefix ::/64 that every such client shares.
+        let address = forwarded.or(peer).map(|ip| match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        });
+        match address {
             Some(IpAddr::V6(ip)) => {
                 let s = ip.segments();
                 ClientKey(format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3]))
@@ -163,5 +169,15 @@ mod tests {
         let b = ClientKey::from_parts(&parts("[2001:db8:1:2:bbbb::9]:4000", None), false);
         assert_eq!(a, b);
         assert_eq!(a.0, "2001:db8:1:2::/64");
+    }
+
+    #[test]
+    fn an_ipv4_client_of_a_dual_stack_listener_is_its_ipv4_address() {
+        let a = ClientKey::from_parts(&parts("[::ffff:127.0.0.2]:4000", None), false);
+        let b = ClientKey::from_parts(&parts("[::ffff:127.0.0.3]:4000", None), false);
+        assert_eq!(a.0, "127.0.0.2");
+        assert_ne!(a, b);
+        let forwarded = ClientKey::from_parts(&parts("10.0.0.1:80", Some("::ffff:10.1.0.7")), true);
+        assert_eq!(forwarded.0, "10.1.0.7");
     }
 }

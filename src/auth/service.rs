@@ -318,8 +318,9 @@ pub fn decode_token(keys: &JwtKeys, token: &str) -> Result<Claims, AppError> {
     Ok(data.claims)
 }
 
-async fn revoke(db: &Db, claims: &Claims, user_id: i64) -> Result<(), AppError> {
-    sqlx::query(
+/// Revokes the token; true when this call did it (false: it already was).
+async fn revoke(db: &Db, claims: &Claims, user_id: i64) -> Result<bool, AppError> {
+    let revoked = sqlx::query(
         "INSERT INTO revoked_tokens (jti, user_id, expires_at) VALUES ($1, $2, $3) \
          ON CONFLICT (jti) DO NOTHING",
     )
@@ -327,8 +328,9 @@ async fn revoke(db: &Db, claims: &Claims, user_id: i64) -> Result<(), AppError> 
     .bind(user_id)
     .bind(claims.exp + TOKEN_LEEWAY_SECS as i64)
     .execute(&db.pool)
-    .await?;
-    Ok(())
+    .await?
+    .rows_affected();
+    Ok(revoked == 1)
 }
 
 /// Deletes revocations of tokens that have expired anyway.
@@ -406,15 +408,21 @@ pub async fn switch(state: &AppState, visitor: &Visitor, mode: AuthMode) -> Resu
     if current == mode {
         return Err(AppError::invalid(format!("You are already signed in with a {}.", mode.as_str())));
     }
+    // The old credential is given up first, atomically: of two exchanges of one credential
+    // racing each other, only one gets a new credential; the other is told to sign in.
     match mode {
         AuthMode::Token => {
+            if !visitor.claim_session().await? {
+                return Err(AppError::Unauthenticated);
+            }
             visitor.end_session().await?;
             let token = issue_token(state, &user).await?;
             Ok(SignedIn { user, mode, token: Some(token) })
         }
         AuthMode::Session => {
-            if let Some(claims) = visitor.token_claims() {
-                revoke(&state.db, claims, user.id).await?;
+            let claims = visitor.token_claims().ok_or(AppError::Unauthenticated)?;
+            if !revoke(&state.db, claims, user.id).await? {
+                return Err(AppError::Unauthenticated);
             }
             let issued_at = issue_time(&state.db, user.id).await?;
             visitor.start_session(state, user.id, issued_at).await?;

@@ -210,12 +210,13 @@ pub async fn build_app_with(
         .layer(axum::middleware::from_fn(errors::json_error_bodies))
         // Before the session is looked up: a 10 KB cookie never reaches the store.
         .layer(axum::middleware::from_fn(sizes::refuse_oversized))
+        // Inside the headers layer: a panic's 500 carries the security headers too.
+        .layer(CatchPanicLayer::custom(panic_response))
         .layer(axum::middleware::from_fn_with_state(state.config.cookie_secure, headers::security_headers))
         // Pages and API answers are compressed as they go out, at a quality that costs little
         // CPU (brotli's default, 11, is meant for files compressed once). Files that already
         // carry a Content-Encoding (the precompressed bundle) pass through untouched.
         .layer(CompressionLayer::new().quality(CompressionLevel::Precise(4)))
-        .layer(CatchPanicLayer::custom(panic_response))
         .layer(TraceLayer::new_for_http()))
 }
 
@@ -321,8 +322,18 @@ fn return_large_allocations() {
     }
 }
 
+/// A panic is one log line (where, and its message), never a backtrace dump on stderr: with
+/// `RUST_BACKTRACE=1` in the environment one panicking request would write megabytes.
+fn log_panics_in_one_line() {
+    std::panic::set_hook(Box::new(|info| {
+        let location = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
+        tracing::error!(%location, "panic");
+    }));
+}
+
 async fn run() -> Result<(), StartError> {
     return_large_allocations();
+    log_panics_in_one_line();
     let config = Config::from_env()?;
     let mut leptos_options = get_configuration(None)
         .map_err(|e| config::ConfigError(format!("Leptos settings: {e}")))?

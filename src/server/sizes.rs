@@ -1,4 +1,5 @@
-//! Request lines and headers beyond what any browser or client of ours sends are refused
+//! Requests a shop has no use for are refused early, with the JSON error: `CONNECT` (405);
+//! request lines and headers beyond what any browser or client of ours sends are refused
 //! early, with the JSON error: 414 for a URI over `MAX_URI_BYTES`, 431 for a header over
 //! `MAX_HEADER_BYTES` or headers over `MAX_HEADERS_BYTES` in all (a 10 KB cookie or token).
 //! Bodies have their own limit (413, `MAX_BODY_BYTES`); a server function's body is read
@@ -22,6 +23,12 @@ pub const MAX_HEADER_BYTES: usize = 8 * 1024;
 pub const MAX_HEADERS_BYTES: usize = 32 * 1024;
 
 pub async fn refuse_oversized(request: Request, next: Next) -> Response {
+    // `CONNECT host:port` (an authority, no path) is for proxies; the page renderer would
+    // panic on a request without a path.
+    if request.method() == axum::http::Method::CONNECT || request.uri().path_and_query().is_none() {
+        let error = AppError::invalid("This method is not allowed here.");
+        return (StatusCode::METHOD_NOT_ALLOWED, error).into_response();
+    }
     let uri_bytes = request.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
     if uri_bytes > MAX_URI_BYTES {
         let error = AppError::invalid(format!("The address is too long (over {MAX_URI_BYTES} bytes)."));

@@ -209,6 +209,24 @@ impl Visitor {
         Ok(())
     }
 
+    /// Deletes the stored session row, if it is still there; true when this call deleted it.
+    /// Two requests holding one session cannot both get past this.
+    pub async fn claim_session(&self) -> Result<bool, AppError> {
+        let Some(id) = self.session.id() else {
+            return Ok(false);
+        };
+        let table = match self.db.backend {
+            super::db::Backend::Sqlite => "tower_sessions",
+            super::db::Backend::Postgres => "tower_sessions.session",
+        };
+        let deleted = sqlx::query(&format!("DELETE FROM {table} WHERE id = $1"))
+            .bind(id.to_string())
+            .execute(&self.db.pool)
+            .await?
+            .rows_affected();
+        Ok(deleted == 1)
+    }
+
     pub fn session_id(&self) -> Option<String> {
         self.session.id().map(|id| id.to_string())
     }

@@ -326,6 +326,15 @@ pub fn lines(cart: &Value) -> Vec<(String, i64)> {
         .collect()
 }
 
+/// Counts the stored sessions, in the session store's table on either database.
+pub fn session_count_sql() -> &'static str {
+    if on_postgres() {
+        "SELECT COUNT(*) FROM tower_sessions.session"
+    } else {
+        "SELECT COUNT(*) FROM tower_sessions"
+    }
+}
+
 pub fn uuid_like() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static NEXT: AtomicU64 = AtomicU64::new(0);
