@@ -128,8 +128,6 @@ pub enum StartError {
     Sessions(#[source] sqlx::Error),
     #[error("could not listen on {addr}: {source}")]
     Bind { addr: String, source: std::io::Error },
-    #[error("server error: {0}")]
-    Serve(#[source] std::io::Error),
 }
 
 /// Builds the whole application: connects to and migrates the database, then assembles the
@@ -347,12 +345,60 @@ async fn run() -> Result<(), StartError> {
         .await
         .map_err(|source| StartError::Bind { addr: addr.to_string(), source })?;
     tracing::info!("listening on http://{addr}");
-    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(StartError::Serve)?;
+    serve(listener, app).await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// A client gets this long to send a request's headers (and an idle keep-alive connection
+/// this long to start the next request); then the connection is closed. Without it a client
+/// sending a header line now and then holds a connection for good (slowloris).
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Serves HTTP/1.1 until SIGTERM, then stops accepting, finishes the requests in flight and
+/// returns. Like `axum::serve`, plus a timeout for reading headers, `TCP_NODELAY`, and the
+/// peer address for the sign-in limits (`ConnectInfo`).
+async fn serve(listener: tokio::net::TcpListener, app: Router) {
+    use hyper_util::{
+        rt::{TokioIo, TokioTimer},
+        server::graceful::GracefulShutdown,
+    };
+    use tower::ServiceExt;
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown_signal());
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(error) => {
+                    // Out of file descriptors and the like: wait a moment and go on serving.
+                    tracing::warn!(%error, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let service =
+            hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+                app.clone().oneshot(request.map(axum::body::Body::new))
+            });
+        let connection = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(HEADER_READ_TIMEOUT)
+            .serve_connection(TokioIo::new(stream), service);
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "connection closed with an error");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
 }
 
 /// Resolves on SIGTERM or Ctrl-C: the server stops accepting, finishes what is in flight, exits 0.

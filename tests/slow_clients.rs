@@ -1,0 +1,107 @@
+//! A client that sends its headers slowly, or nothing at all, does not hold a connection of the
+//! real server for good (slowloris); other clients are served meanwhile.
+mod common;
+
+use common::TestDatabase;
+use std::{
+    io::{Read, Write},
+    net::TcpStream,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+struct Shop(Child);
+
+impl Drop for Shop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn get_healthz(addr: &str) -> Option<String> {
+    let mut stream = TcpStream::connect(addr).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: shop\r\nConnection: close\r\n\r\n").ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
+    Some(answer)
+}
+
+/// Seconds from `start` until the server closes `stream` (reads 0 bytes or fails), waiting at
+/// most until `start + limit`.
+fn seconds_until_closed(stream: &mut TcpStream, start: Instant, limit: Duration) -> Option<f64> {
+    stream.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+    let mut buffer = [0u8; 1024];
+    while start.elapsed() < limit {
+        match stream.read(&mut buffer) {
+            Ok(0) => return Some(start.elapsed().as_secs_f64()),
+            Ok(_) => return Some(start.elapsed().as_secs_f64()), // an answer (408), then the close
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::TimedOut => {
+            }
+            Err(_) => return Some(start.elapsed().as_secs_f64()),
+        }
+    }
+    None
+}
+
+#[test]
+fn slow_or_silent_clients_are_cut_off_and_others_served() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (_db, url) = runtime.block_on(TestDatabase::create());
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let addr = format!("127.0.0.1:{port}");
+    let _shop = Shop(
+        Command::new(env!("CARGO_BIN_EXE_shop"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("LEPTOS_SITE_ADDR", &addr)
+            .env("LEPTOS_OUTPUT_NAME", "shop")
+            .env("DATABASE_URL", &url)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("the shop starts"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !get_healthz(&addr).is_some_and(|a| a.starts_with("HTTP/1.1 200")) {
+        assert!(Instant::now() < deadline, "the shop did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // One client starts a request and sends nothing more; another says nothing at all; a
+    // third drips a header line every 2 seconds.
+    let start = Instant::now();
+    let mut half = TcpStream::connect(&addr).unwrap();
+    half.write_all(b"GET / HTTP/1.1\r\nHost: shop\r\n").unwrap();
+    let mut silent = TcpStream::connect(&addr).unwrap();
+    let mut dripping = TcpStream::connect(&addr).unwrap();
+    dripping.write_all(b"GET / HTTP/1.1\r\nHost: shop\r\n").unwrap();
+    let drip = std::thread::spawn(move || {
+        for i in 0..30 {
+            std::thread::sleep(Duration::from_secs(2));
+            if dripping.write_all(format!("X-Drip-{i}: 1\r\n").as_bytes()).is_err() {
+                return Some(start.elapsed().as_secs_f64());
+            }
+        }
+        None
+    });
+
+    // Meanwhile the shop serves everyone else.
+    for _ in 0..5 {
+        assert!(get_healthz(&addr).unwrap().starts_with("HTTP/1.1 200"));
+    }
+    let limit = Duration::from_secs(30);
+    let half_closed = seconds_until_closed(&mut half, start, limit).expect("a half-sent request is cut off");
+    let silent_closed =
+        seconds_until_closed(&mut silent, start, limit).expect("a silent connection is cut off");
+    let drip_closed = drip.join().unwrap().expect("a dripping client is cut off");
+    println!(
+        "closed after: half {half_closed:.1} s, silent {silent_closed:.1} s, dripping {drip_closed:.1} s"
+    );
+    // The timeout is 15 s (HEADER_READ_TIMEOUT); dripping headers do not reset it.
+    for (who, seconds) in [("half", half_closed), ("silent", silent_closed), ("dripping", drip_closed)] {
+        assert!(seconds < 25.0, "the {who} client held on for {seconds:.1} s");
+    }
+    assert!(get_healthz(&addr).unwrap().starts_with("HTTP/1.1 200"));
+}
