@@ -34,6 +34,9 @@ pub enum AppError {
     EmailTaken,
     #[error("The request body is too large.")]
     PayloadTooLarge,
+    /// The body did not arrive in time (`BODY_READ_TIMEOUT`).
+    #[error("The request took too long to arrive. Please try again.")]
+    RequestTimeout,
     /// Too many sign-in or registration attempts; the number is the seconds to wait.
     #[error("Too many attempts. Please try again in {}.", wait_words(*.0))]
     RateLimited(u64),
@@ -64,6 +67,7 @@ impl AppError {
             AppError::PriceChanged(_) => "price_changed",
             AppError::EmailTaken => "email_taken",
             AppError::PayloadTooLarge => "payload_too_large",
+            AppError::RequestTimeout => "request_timeout",
             AppError::RateLimited(_) => "rate_limited",
             AppError::Unavailable => "unavailable",
             AppError::Network => "network",
@@ -83,6 +87,7 @@ impl AppError {
             | AppError::EmailTaken
             | AppError::PriceChanged(_) => 409,
             AppError::PayloadTooLarge => 413,
+            AppError::RequestTimeout => 408,
             AppError::RateLimited(_) => 429,
             AppError::Unavailable => 503,
             AppError::Network => 502,

@@ -46,13 +46,13 @@ fn seconds_until_closed(stream: &mut TcpStream, start: Instant, limit: Duration)
     None
 }
 
-#[test]
-fn slow_or_silent_clients_are_cut_off_and_others_served() {
+/// Starts the real binary on a fresh database and waits until it answers.
+fn start_shop() -> (Shop, String, TestDatabase) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let (_db, url) = runtime.block_on(TestDatabase::create());
+    let (db, url) = runtime.block_on(TestDatabase::create());
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let addr = format!("127.0.0.1:{port}");
-    let _shop = Shop(
+    let shop = Shop(
         Command::new(env!("CARGO_BIN_EXE_shop"))
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .env("LEPTOS_SITE_ADDR", &addr)
@@ -68,6 +68,12 @@ fn slow_or_silent_clients_are_cut_off_and_others_served() {
         assert!(Instant::now() < deadline, "the shop did not start");
         std::thread::sleep(Duration::from_millis(100));
     }
+    (shop, addr, db)
+}
+
+#[test]
+fn slow_or_silent_clients_are_cut_off_and_others_served() {
+    let (_shop, addr, _db) = start_shop();
 
     // One client starts a request and sends nothing more; another says nothing at all; a
     // third drips a header line every 2 seconds.
@@ -102,6 +108,37 @@ fn slow_or_silent_clients_are_cut_off_and_others_served() {
     // The timeout is 15 s (HEADER_READ_TIMEOUT); dripping headers do not reset it.
     for (who, seconds) in [("half", half_closed), ("silent", silent_closed), ("dripping", drip_closed)] {
         assert!(seconds < 25.0, "the {who} client held on for {seconds:.1} s");
+    }
+    assert!(get_healthz(&addr).unwrap().starts_with("HTTP/1.1 200"));
+}
+
+#[test]
+fn a_body_that_stops_arriving_is_a_408_with_the_json_error() {
+    let (_shop, addr, _db) = start_shop();
+    let stall = |path: &'static str, content_type: &'static str| {
+        let addr = addr.clone();
+        std::thread::spawn(move || {
+            let mut stream = TcpStream::connect(&addr).unwrap();
+            let head = format!(
+                "POST {path} HTTP/1.1\r\nHost: shop\r\nContent-Type: {content_type}\r\n\
+                 Accept: application/json\r\nContent-Length: 100\r\n\r\n"
+            );
+            stream.write_all(head.as_bytes()).unwrap();
+            stream.write_all(b"{\"product_id\":").unwrap();
+            let start = Instant::now();
+            stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+            let mut answer = vec![0u8; 4096];
+            let n = stream.read(&mut answer).unwrap_or(0);
+            (start.elapsed().as_secs_f64(), String::from_utf8_lossy(&answer[..n]).into_owned())
+        })
+    };
+    let api = stall("/api/v1/cart/items", "application/json");
+    let server_fn = stall("/fn/cart/add", "application/x-www-form-urlencoded");
+    for (what, waiter) in [("api", api), ("server function", server_fn)] {
+        let (seconds, answer) = waiter.join().unwrap();
+        assert!(answer.starts_with("HTTP/1.1 408"), "{what}: {answer}");
+        assert!(answer.contains("request_timeout"), "{what}: {answer}");
+        assert!((9.0..14.0).contains(&seconds), "{what}: answered after {seconds:.1} s");
     }
     assert!(get_healthz(&addr).unwrap().starts_with("HTTP/1.1 200"));
 }

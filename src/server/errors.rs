@@ -60,6 +60,7 @@ fn from_status(status: StatusCode) -> AppError {
         404 => AppError::NotFound("This route".into()),
         405 => AppError::invalid("This method is not allowed here."),
         413 => AppError::PayloadTooLarge,
+        408 => AppError::RequestTimeout,
         401 => AppError::Unauthenticated,
         403 => AppError::Forbidden,
         429 => AppError::RateLimited(60),

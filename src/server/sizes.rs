@@ -21,6 +21,8 @@ use axum::{
 pub const MAX_URI_BYTES: usize = 8 * 1024;
 pub const MAX_HEADER_BYTES: usize = 8 * 1024;
 pub const MAX_HEADERS_BYTES: usize = 32 * 1024;
+/// A body (at most 64 KiB) that takes longer than this to arrive is a 408.
+pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 pub async fn refuse_oversized(request: Request, next: Next) -> Response {
     // `CONNECT host:port` (an authority, no path) is for proxies; the page renderer would
@@ -55,7 +57,11 @@ pub async fn buffer_server_fn_bodies(request: Request, next: Next) -> Response {
         return next.run(request).await;
     }
     let (parts, body) = request.into_parts();
-    match to_bytes(body, super::MAX_BODY_BYTES).await {
+    let Ok(read) = tokio::time::timeout(BODY_READ_TIMEOUT, to_bytes(body, super::MAX_BODY_BYTES)).await
+    else {
+        return AppError::RequestTimeout.into_response();
+    };
+    match read {
         Ok(bytes) => next.run(Request::from_parts(parts, Body::from(bytes))).await,
         Err(error) => {
             // http-body's LengthLimitError, the only error a complete body in memory can give
