@@ -128,17 +128,32 @@ pub const MAX_PASSWORD_CHARS: usize = 128;
 pub fn check_registration(email: &str, password: &str, name: &str) -> Result<(String, String), AppError> {
     let email = check_email(email)?;
     let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+    if name.is_empty()
+        || name.chars().count() > 100
+        || name.chars().any(|c| c.is_control() || is_invisible(c))
+    {
         return Err(AppError::invalid("Your name must be 1 to 100 characters."));
     }
     check_password(password)?;
     Ok((email, name.to_string()))
 }
 
+/// Characters that show as nothing, or turn the text around them (bidirectional controls): a
+/// name made with them can pass for another, or garble what is shown after it.
+fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+        | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}'
+        | '\u{FFF0}'..='\u{FFF8}' | '\u{E0000}'..='\u{E007F}')
+}
+
+/// An address is visible ASCII (`local@domain.tld`): look-alike letters from other scripts
+/// and invisible characters cannot make a second account that reads like someone else's.
 pub fn check_email(email: &str) -> Result<String, AppError> {
     let email = email.trim();
     let valid = email.len() <= 254
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        && email.chars().all(|c| c.is_ascii_graphic())
         && match email.split_once('@') {
             Some((local, domain)) => {
                 !local.is_empty()
@@ -347,6 +362,20 @@ mod tests {
         assert!(check_registration("ann@example.com", &"x".repeat(129), "Ann").is_err());
         assert!(check_registration("ann@example.com", &"x".repeat(128), "Ann").is_ok());
         assert!(check_registration("ann@example.com", "correct horse", "  ").is_err());
+        // Look-alikes of ann@example.com: zero-width space, BOM, soft hyphen, Cyrillic а.
+        for lookalike in [
+            "ann@example.com\u{200B}",
+            "\u{FEFF}ann@example.com",
+            "ann@exa\u{AD}mple.com",
+            "\u{430}nn@example.com",
+        ] {
+            assert!(check_registration(lookalike, "correct horse", "Ann").is_err(), "{lookalike:?}");
+        }
+        // Names may be in any script, but not invisible or reversing the text after them.
+        assert!(check_registration("zoe@example.com", "correct horse", "Zoë Ωμέγα 李").is_ok());
+        for name in ["Ann\u{200B}", "\u{202E}nnA", "An\u{2066}n", "\u{3164}"] {
+            assert!(check_registration("ann@example.com", "correct horse", name).is_err(), "{name:?}");
+        }
     }
 
     #[test]
