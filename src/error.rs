@@ -96,6 +96,30 @@ impl AppError {
     }
 }
 
+impl AppError {
+    /// The error a plain form post (no JavaScript) was redirected back with, in the URL's
+    /// `__err`. Anyone can write that URL and send the link, so only the code is believed: an
+    /// error whose message is free text gets the fixed sentence of its kind, never text from
+    /// the link ("Your card was declined, pay by bank transfer to…").
+    pub fn from_url(encoded: &str) -> AppError {
+        use leptos::server_fn::error::ServerFnUrlError;
+        match ServerFnUrlError::<AppError>::decode_err(encoded) {
+            AppError::InvalidInput(_) => {
+                AppError::invalid("The form could not be read: check the values you entered.")
+            }
+            AppError::NotFound(_) => AppError::NotFound("That item".into()),
+            AppError::InsufficientStock(_) => AppError::InsufficientStock(
+                "There is not enough in stock for that: the page shows what is available.".into(),
+            ),
+            AppError::PriceChanged(_) => AppError::PriceChanged(
+                "A price in your cart has changed. Check the new total and place the order again.".into(),
+            ),
+            AppError::RateLimited(seconds) => AppError::RateLimited(seconds.min(24 * 3600)),
+            fixed => fixed,
+        }
+    }
+}
+
 /// "40 seconds", "1 minute", "15 minutes".
 fn wait_words(seconds: u64) -> String {
     match seconds {

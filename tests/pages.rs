@@ -200,3 +200,25 @@ async fn text_from_users_is_escaped_wherever_a_page_shows_it() {
     assert_eq!(count(&html, "<script"), count(&plain, "<script"), "the search term made a script tag");
     assert_eq!(count(&html, "<"), count(&plain, "<"), "the search term made an element");
 }
+
+#[tokio::test]
+async fn an_error_in_a_link_shows_only_the_shops_own_words() {
+    use base64::{engine::general_purpose::URL_SAFE, Engine};
+    let app = TestApp::new().await;
+    let client = app.client();
+    let (email, password) = client.register("Ivy").await;
+    assert_eq!(client.login(&email, &password, "session").await.status, StatusCode::OK);
+    client.add(BANANA, 1).await;
+    let lie = "Your card was declined. Pay by bank transfer to IBAN XX00 EVIL and call +1 555 0100.";
+    for code in ["price_changed", "insufficient_stock", "invalid_input", "not_found"] {
+        let err = URL_SAFE.encode(serde_json::json!({"code": code, "detail": lie}).to_string());
+        let err = err.replace('=', "%3D");
+        for path in ["/checkout", "/login", "/cart", "/products/banana"] {
+            let html = client.get(&format!("{path}?__err={err}")).await.text();
+            assert!(!html.contains("IBAN"), "{path} {code}: the link's text is shown");
+            if path != "/products/banana" {
+                assert!(html.contains(r#"data-testid="error-message""#), "{path} {code}: an alert is shown");
+            }
+        }
+    }
+}

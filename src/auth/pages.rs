@@ -299,9 +299,7 @@ fn form_error<T>(
     move || match value() {
         Some(Err(error)) => Some(error),
         Some(Ok(_)) => None,
-        None => query
-            .with(|q| q.get("__err"))
-            .map(|e| leptos::server_fn::error::ServerFnUrlError::<AppError>::decode_err(&e)),
+        None => query.with(|q| q.get("__err")).map(|e| AppError::from_url(&e)),
     }
 }
 

@@ -11,7 +11,7 @@ use crate::{
     error::AppError,
     money::format_cents,
 };
-use leptos::{ev::SubmitEvent, prelude::*, server_fn::error::ServerFnUrlError};
+use leptos::{ev::SubmitEvent, prelude::*};
 use leptos_meta::Title;
 use leptos_router::hooks::{use_location, use_query_map};
 
@@ -159,7 +159,7 @@ pub fn CartAlert() -> impl IntoView {
     let query = use_query_map();
     let error = move || match ctx.last_outcome.get() {
         Some(outcome) => outcome,
-        None => query.with(|q| q.get("__err")).map(|e| ServerFnUrlError::<AppError>::decode_err(&e)),
+        None => query.with(|q| q.get("__err")).map(|e| AppError::from_url(&e)),
     };
     move || error().map(|e| view! { <ErrorMessage message=e.to_string()/> })
 }

@@ -34,9 +34,7 @@ fn CheckoutForm(user_name: String) -> impl IntoView {
     let error = move || match place.value().get() {
         Some(Err(error)) => Some(error),
         Some(Ok(_)) => None,
-        None => query
-            .with(|q| q.get("__err"))
-            .map(|e| leptos::server_fn::error::ServerFnUrlError::<AppError>::decode_err(&e)),
+        None => query.with(|q| q.get("__err")).map(|e| AppError::from_url(&e)),
     };
     // A refused order (prices or stock changed) shows the cart as it is now. Only the cart is
     // refetched: refreshing the sign-in would rebuild this form and lose the error message.
