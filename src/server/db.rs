@@ -7,7 +7,7 @@ use sqlx::{
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions},
     AnyPool, Executor, PgPool, SqlitePool,
 };
-use std::{str::FromStr, time::Duration};
+use std::{str::FromStr, sync::Arc, time::Duration};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -19,6 +19,40 @@ pub enum Backend {
 pub struct Db {
     pub pool: AnyPool,
     pub backend: Backend,
+    /// SQLite's writers take turns here, first come first served, instead of in SQLite's busy
+    /// handler, which sleeps and retries (up to 100 ms a sleep) and made the slowest writes
+    /// wait hundreds of milliseconds under load.
+    write_turn: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// A transaction that will write (`Db::begin_write`); on SQLite it holds the writers' turn
+/// until it commits or rolls back. Used as the connection it runs on (`&mut *tx`).
+pub struct WriteTx {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.tx.rollback().await
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
+    }
 }
 
 /// The same database as a concrete pool, for tower-sessions' sqlx store.
@@ -70,7 +104,10 @@ pub async fn connect(url: &str) -> Result<(Db, SessionPool), DbError> {
             .connect(url)
             .await
             .map_err(DbError::Connect)?;
-        Ok((Db { pool, backend: Backend::Sqlite }, SessionPool::Sqlite(sessions)))
+        Ok((
+            Db { pool, backend: Backend::Sqlite, write_turn: Default::default() },
+            SessionPool::Sqlite(sessions),
+        ))
     } else {
         let sessions = PgPoolOptions::new()
             .max_connections(4)
@@ -84,7 +121,10 @@ pub async fn connect(url: &str) -> Result<(Db, SessionPool), DbError> {
             .connect(url)
             .await
             .map_err(DbError::Connect)?;
-        Ok((Db { pool, backend: Backend::Postgres }, SessionPool::Postgres(sessions)))
+        Ok((
+            Db { pool, backend: Backend::Postgres, write_turn: Default::default() },
+            SessionPool::Postgres(sessions),
+        ))
     }
 }
 
@@ -100,10 +140,14 @@ pub async fn migrate(sessions: &SessionPool) -> Result<(), DbError> {
 impl Db {
     /// A transaction that will write. SQLite takes the write lock at the start (BEGIN
     /// IMMEDIATE), so two such transactions queue instead of failing when both try to write.
-    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+    pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
         match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
+            Backend::Sqlite => {
+                let turn = self.write_turn.clone().lock_owned().await;
+                let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+                Ok(WriteTx { tx, _turn: Some(turn) })
+            }
+            Backend::Postgres => Ok(WriteTx { tx: self.pool.begin().await?, _turn: None }),
         }
     }
 
