@@ -51,3 +51,27 @@ async fn the_bundle_is_served_precompressed_when_the_browser_accepts_it() {
         assert!(!response.text().contains("not for you"), "{path}");
     }
 }
+
+#[tokio::test]
+async fn files_answer_reads_only() {
+    let site = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(site.path().join("pkg")).unwrap();
+    std::fs::write(site.path().join("pkg/shop.js"), "console.log(1);").unwrap();
+    let app = TestApp::with_site(|_| {}, site.path().to_str().unwrap()).await;
+    let client = app.client();
+    for method in ["GET", "HEAD"] {
+        let request = Request::builder().method(method).uri("/pkg/shop.js").body(Body::empty()).unwrap();
+        assert_eq!(client.send(request).await.status, StatusCode::OK, "{method}");
+    }
+    for method in ["POST", "PUT", "DELETE", "PATCH"] {
+        for uri in ["/pkg/shop.js", "/no-such-page"] {
+            let request = Request::builder().method(method).uri(uri).body(Body::empty()).unwrap();
+            let response = client.send(request).await;
+            assert_eq!(response.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {uri}");
+            assert_eq!(response.error_code(), "invalid_input");
+            assert_eq!(response.headers[header::ALLOW], "GET, HEAD");
+        }
+    }
+    // A page that does not exist is still the 404 page for a GET.
+    assert_eq!(client.get("/no-such-page").await.status, StatusCode::NOT_FOUND);
+}

@@ -182,7 +182,7 @@ pub async fn build_app_with(
         // Files of the site (the bundle, images); a `.br` or `.gz` copy beside a file, as a
         // release build leaves them (scripts/release.sh), is sent as it is to browsers that
         // accept it. Anything else is the app's 404 page.
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback(files_or_not_found)
         .with_state(state.clone());
 
     let router = match sessions {
@@ -277,6 +277,21 @@ where
             config.session_ttl_secs,
         )));
     router.layer(layer)
+}
+
+/// Files and the 404 page answer reads only: another method on a path that no route takes
+/// is a 405 (it used to get the file, as for a GET).
+async fn files_or_not_found(
+    uri: axum::http::Uri,
+    state: State<AppState>,
+    request: axum::extract::Request,
+) -> axum::response::Response {
+    if !matches!(*request.method(), axum::http::Method::GET | axum::http::Method::HEAD) {
+        let error = AppError::invalid("This method is not allowed here.");
+        return (StatusCode::METHOD_NOT_ALLOWED, [(axum::http::header::ALLOW, "GET, HEAD")], error)
+            .into_response();
+    }
+    leptos_axum::file_and_error_handler::<AppState, _>(shell)(uri, state, request).await
 }
 
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
