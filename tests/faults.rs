@@ -587,6 +587,32 @@ async fn a_lost_database_is_a_503_and_the_shop_recovers_without_a_restart() {
     println!("database outages: {:?} in all", started.elapsed());
 }
 
+/// A signed-in (token) buyer with two of product 4 in the cart: (user id, token, stock of 4).
+async fn buyer_with_two_of_product_4(base: &str, url: &str, name: &str) -> (i64, Credential, i64) {
+    let password = "correct horse battery";
+    let (user_id, email) = register(base, name, password).await;
+    let (bearer, _) = login(base, &Credential::None, &email, password, "token").await;
+    let add = Some(json!({"product_id": 4, "quantity": 2}));
+    let reply = call(base, &bearer, Method::POST, "/api/v1/cart/items", add).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    (user_id, bearer, sql_i64(url, "SELECT stock FROM products WHERE id = 4").await)
+}
+
+/// Holds the user's row (as another checkout of theirs would) until the transaction ends.
+async fn hold_user_row(
+    direct: &mut sqlx::PgConnection,
+    user_id: i64,
+) -> sqlx::Transaction<'_, sqlx::Postgres> {
+    use sqlx::Connection;
+    let mut held = direct.begin().await.unwrap();
+    sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
+        .bind(user_id)
+        .execute(&mut *held)
+        .await
+        .unwrap();
+    held
+}
+
 /// How long the server may take to answer a request that the database holds up: its request
 /// deadline (15 s, src/server/faults.rs) and some slack.
 const HELD_UP_LIMIT: Duration = Duration::from_secs(25);
@@ -607,23 +633,12 @@ async fn a_checkout_in_flight_when_the_database_stalls_is_answered_and_can_be_re
     let (proxied, _) = through_proxy(&url, proxy.port);
     let logs = tempfile::tempdir().unwrap();
     let mut shop = start(&proxied, &[], &logs.path().join("shop.log")).await;
-    let password = "correct horse battery";
-    let (user_id, email) = register(&shop.base, "Stalled", password).await;
-    let (bearer, _) = login(&shop.base, &Credential::None, &email, password, "token").await;
-    let add = Some(json!({"product_id": 4, "quantity": 2}));
-    let reply = call(&shop.base, &bearer, Method::POST, "/api/v1/cart/items", add).await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
-    let stock_before = sql_i64(&url, "SELECT stock FROM products WHERE id = 4").await;
+    let (user_id, bearer, stock_before) = buyer_with_two_of_product_4(&shop.base, &url, "Stalled").await;
 
     // Hold the buyer's row (as another checkout of theirs would), so that the server's
     // checkout is inside its transaction, waiting for the database, when the network stalls.
     let mut direct = sqlx::PgConnection::connect(&url).await.unwrap();
-    let mut held = direct.begin().await.unwrap();
-    sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
-        .bind(user_id)
-        .execute(&mut *held)
-        .await
-        .unwrap();
+    let held = hold_user_row(&mut direct, user_id).await;
     let base = shop.base.clone();
     let credential = bearer.clone();
     let checkout = tokio::spawn(async move {
@@ -705,23 +720,12 @@ async fn a_checkout_cut_off_by_a_database_restart_is_a_503_and_the_retry_works()
     let (_db, url) = TestDatabase::create().await;
     let logs = tempfile::tempdir().unwrap();
     let mut shop = start(&url, &[], &logs.path().join("shop.log")).await;
-    let password = "correct horse battery";
-    let (user_id, email) = register(&shop.base, "Restarted", password).await;
-    let (bearer, _) = login(&shop.base, &Credential::None, &email, password, "token").await;
-    let add = Some(json!({"product_id": 4, "quantity": 2}));
-    let reply = call(&shop.base, &bearer, Method::POST, "/api/v1/cart/items", add).await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
-    let stock_before = sql_i64(&url, "SELECT stock FROM products WHERE id = 4").await;
+    let (user_id, bearer, stock_before) = buyer_with_two_of_product_4(&shop.base, &url, "Restarted").await;
 
     // The checkout waits inside its transaction (on the buyer's row, held here) when the
     // database ends its connection, as a restart does.
     let mut direct = sqlx::PgConnection::connect(&url).await.unwrap();
-    let mut held = direct.begin().await.unwrap();
-    sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
-        .bind(user_id)
-        .execute(&mut *held)
-        .await
-        .unwrap();
+    let held = hold_user_row(&mut direct, user_id).await;
     let checkout = tokio::spawn(place_order(shop.base.clone(), bearer.clone(), "restart-1".to_string()));
     let waiting = "FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()";
     let deadline = Instant::now() + Duration::from_secs(10);

@@ -104,9 +104,14 @@ fn account_bucket(email_key: &str) -> String {
 
 /// Before checking a password: one attempt for the client and one for the account.
 pub async fn sign_in_attempt(state: &AppState, client: &ClientKey, email_key: &str) -> Result<(), AppError> {
+    count_client(state, client).await?;
     let limits = &state.config.auth_limits;
-    count(&state.db, &format!("client:{}", client.0), limits.per_client, limits.window_secs).await?;
     count(&state.db, &account_bucket(email_key), limits.per_account, limits.window_secs).await
+}
+
+async fn count_client(state: &AppState, client: &ClientKey) -> Result<(), AppError> {
+    let limits = &state.config.auth_limits;
+    count(&state.db, &format!("client:{}", client.0), limits.per_client, limits.window_secs).await
 }
 
 /// Before creating an account: registrations count against the client, and against the
@@ -116,8 +121,8 @@ pub async fn registration_attempt(
     client: &ClientKey,
     email_key: &str,
 ) -> Result<(), AppError> {
+    count_client(state, client).await?;
     let limits = &state.config.auth_limits;
-    count(&state.db, &format!("client:{}", client.0), limits.per_client, limits.window_secs).await?;
     count(&state.db, &format!("register:{email_key}"), limits.per_account, limits.window_secs).await
 }
 
