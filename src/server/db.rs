@@ -140,15 +140,28 @@ pub async fn migrate(sessions: &SessionPool) -> Result<(), DbError> {
 impl Db {
     /// A transaction that will write. SQLite takes the write lock at the start (BEGIN
     /// IMMEDIATE), so two such transactions queue instead of failing when both try to write.
+    ///
+    /// The BEGIN runs in a task of its own: when a request is dropped (its client went away,
+    /// or the deadline passed) while its BEGIN is under way, the task still finishes, and the
+    /// transaction it made is rolled back as it is dropped. Awaited in the request, a BEGIN
+    /// dropped after the database had done it but before sqlx had made the `Transaction`
+    /// left the connection in a transaction no one would end: on SQLite holding the write
+    /// lock, so that every later write failed (tests/cancelled_requests.rs).
     pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
-        match self.backend {
-            Backend::Sqlite => {
-                let turn = self.write_turn.clone().lock_owned().await;
-                let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-                Ok(WriteTx { tx, _turn: Some(turn) })
+        let turn = match self.backend {
+            Backend::Sqlite => Some(self.write_turn.clone().lock_owned().await),
+            Backend::Postgres => None,
+        };
+        let pool = self.pool.clone();
+        let backend = self.backend;
+        let begin = tokio::spawn(async move {
+            match backend {
+                Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
+                Backend::Postgres => pool.begin().await,
             }
-            Backend::Postgres => Ok(WriteTx { tx: self.pool.begin().await?, _turn: None }),
-        }
+        });
+        let tx = begin.await.map_err(|_| sqlx::Error::WorkerCrashed)??;
+        Ok(WriteTx { tx, _turn: turn })
     }
 
     /// True while the database answers, within `PING_TIMEOUT`.
