@@ -35,6 +35,37 @@ async fn the_home_page_lists_a_page_of_products() {
 }
 
 #[tokio::test]
+async fn a_long_listing_links_the_first_last_and_nearby_pages() {
+    let app = TestApp::new().await;
+    let category = app.sql_i64("SELECT MIN(id) FROM categories").await;
+    for n in 0..200 {
+        app.sql(&format!(
+            "INSERT INTO products (slug, name, description, price_cents, stock, category_id, image_url) \
+             VALUES ('extra-{n}', 'Extra {n:03}', 'More.', 100, 5, {category}, '/images/products/banana.svg')"
+        ))
+        .await;
+    }
+    let total = app.sql_i64("SELECT COUNT(*) FROM products").await;
+    let last = (total + 11) / 12;
+    assert!(last > 15, "{last} pages");
+    let html = app.client().get("/?page=8").await.text();
+    let pagination = &html[html.find(r#"data-testid="pagination""#).unwrap()..];
+    let pagination = &pagination[..pagination.find("</nav>").unwrap()];
+    let linked: Vec<i64> = pagination
+        .match_indices(r#"href="/?page="#)
+        .map(|(at, marker)| {
+            let rest = &pagination[at + marker.len()..];
+            rest[..rest.find('"').unwrap()].parse().unwrap()
+        })
+        .collect();
+    // Previous, then 1, 6–10, the last page, then Next (page 1's link has no page= at all).
+    assert_eq!(linked, vec![7, 6, 7, 8, 9, 10, last, 9], "{pagination}");
+    assert!(pagination.contains(r#"href="/""#), "page 1 is linked");
+    assert_eq!(count(pagination, "pagination__gap"), 2, "two gaps: {pagination}");
+    assert!(pagination.contains(r#"aria-current="page""#));
+}
+
+#[tokio::test]
 async fn search_and_filter_links_render_on_the_server() {
     let app = TestApp::new().await;
     let client = app.client();

@@ -230,6 +230,28 @@ impl ProductPage {
     }
 }
 
+/// The page links a listing shows: the first and last pages, and two either side of the
+/// current one; `None` where pages are left out (shown as "…"). A gap of a single page shows
+/// that page instead, since "…" would take its place anyway.
+pub fn page_links(current: i64, count: i64) -> Vec<Option<i64>> {
+    const AROUND: i64 = 2;
+    let current = current.clamp(1, count.max(1));
+    let shown = |n: i64| n == 1 || n == count || (n - current).abs() <= AROUND;
+    let mut links = Vec::new();
+    let mut n = 1;
+    while n <= count {
+        if shown(n) || (n > 1 && n < count && shown(n - 1) && shown(n + 1)) {
+            links.push(Some(n));
+            n += 1;
+        } else {
+            links.push(None);
+            // Jump to the next page that is shown.
+            n = if n < current { current - AROUND } else { count };
+        }
+    }
+    links
+}
+
 #[server(prefix = "/fn", endpoint = "catalog/products", client = crate::auth::client::BearerClient)]
 pub async fn list_products(query: ProductQuery) -> Result<ProductPage, AppError> {
     let state = crate::server::state()?;
@@ -255,6 +277,29 @@ pub async fn get_product(slug: String) -> Result<Product, AppError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn page_links_show_the_ends_and_the_neighbourhood() {
+        let show = |current, count| {
+            page_links(current, count)
+                .into_iter()
+                .map(|link| link.map_or("…".to_string(), |n| n.to_string()))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        assert_eq!(show(1, 1), "1");
+        assert_eq!(show(2, 3), "1 2 3");
+        assert_eq!(show(1, 7), "1 2 3 … 7");
+        assert_eq!(show(1, 45), "1 2 3 … 45");
+        assert_eq!(show(5, 45), "1 2 3 4 5 6 7 … 45");
+        assert_eq!(show(6, 45), "1 … 4 5 6 7 8 … 45");
+        assert_eq!(show(23, 45), "1 … 21 22 23 24 25 … 45");
+        assert_eq!(show(45, 45), "1 … 43 44 45");
+        assert_eq!(show(41, 45), "1 … 39 40 41 42 43 44 45");
+        assert_eq!(show(4, 6), "1 2 3 4 5 6");
+        // Beyond the last page (a stale link): the last pages are shown.
+        assert_eq!(show(99, 45), "1 … 43 44 45");
+    }
 
     fn raw(pairs: &[(&str, &str)]) -> RawProductQuery {
         let mut raw = RawProductQuery::default();

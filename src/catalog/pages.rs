@@ -183,17 +183,22 @@ fn Pagination(query: ProductQuery, page_count: i64) -> impl IntoView {
                 None => view! { <span class="pagination__step pagination__step--off" aria-hidden="true">"Previous"</span> }.into_any(),
             }}
             <ol>
-                {(1..=page_count)
-                    .map(|n| {
-                        let href = query.with_page(n).href();
-                        let is_current = n == current;
-                        view! {
-                            <li>
-                                <a href=href class:current=is_current aria-current=is_current.then_some("page")>
-                                    <span class="visually-hidden">"Page "</span>{n}
-                                </a>
-                            </li>
+                {super::page_links(current, page_count)
+                    .into_iter()
+                    .map(|link| match link {
+                        Some(n) => {
+                            let href = query.with_page(n).href();
+                            let is_current = n == current;
+                            view! {
+                                <li>
+                                    <a href=href class:current=is_current aria-current=is_current.then_some("page")>
+                                        <span class="visually-hidden">"Page "</span>{n}
+                                    </a>
+                                </li>
+                            }
+                            .into_any()
                         }
+                        None => view! { <li class="pagination__gap" aria-hidden="true">"…"</li> }.into_any(),
                     })
                     .collect_view()}
             </ol>
