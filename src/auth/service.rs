@@ -8,7 +8,7 @@ use crate::{
     server::{db::Db, unix_now, visitor::Visitor, AppState},
 };
 use argon2::{
-    password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
+    password_hash::{self, rand_core::OsRng, Output, ParamsString, PasswordHash, Salt, SaltString},
     Algorithm as ArgonAlgorithm, Argon2, Params, Version,
 };
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -19,9 +19,8 @@ use std::sync::OnceLock;
 // ---------------------------------------------------------------------------------------------
 // Passwords: argon2id at OWASP's parameters (19 MiB, 2 passes, 1 lane), off the async threads.
 
-fn argon2() -> Argon2<'static> {
-    let params = Params::new(19 * 1024, 2, 1, None).expect("valid argon2 parameters");
-    Argon2::new(ArgonAlgorithm::Argon2id, Version::V0x13, params)
+fn params() -> Params {
+    Params::new(19 * 1024, 2, 1, None).expect("valid argon2 parameters")
 }
 
 /// Each hash takes 19 MiB for its moment: at most one per core runs at once, so a burst of
@@ -40,7 +39,8 @@ pub async fn hash_password(password: String) -> Result<String, AppError> {
     let _permit = hashing_permit().await;
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
-        argon2().hash_password(password.as_bytes(), &salt).map(|hash| hash.to_string())
+        hash_with(ArgonAlgorithm::Argon2id, Version::V0x13, params(), password.as_bytes(), salt.as_salt())
+            .map(|hash| hash.to_string())
     })
     .await
     .map_err(|_| AppError::Internal)?
@@ -52,12 +52,89 @@ pub async fn hash_password(password: String) -> Result<String, AppError> {
 
 pub async fn verify_password(password: String, hash: String) -> bool {
     let _permit = hashing_permit().await;
-    tokio::task::spawn_blocking(move || match PasswordHash::new(&hash) {
-        Ok(parsed) => argon2().verify_password(password.as_bytes(), &parsed).is_ok(),
-        Err(_) => false,
+    tokio::task::spawn_blocking(move || verify(password.as_bytes(), &hash)).await.unwrap_or(false)
+}
+
+/// What argon2's `PasswordHasher` does, with the 19 MiB of working memory taken straight from
+/// the system allocator (see `WorkingMemory`).
+fn hash_with<'a>(
+    algorithm: ArgonAlgorithm,
+    version: Version,
+    params: Params,
+    password: &[u8],
+    salt: Salt<'a>,
+) -> password_hash::Result<PasswordHash<'a>> {
+    let argon2 = Argon2::new(algorithm, version, params.clone());
+    let mut salt_bytes = [0u8; 64];
+    let salt_bytes = salt.decode_b64(&mut salt_bytes)?;
+    let mut memory = WorkingMemory::new(params.block_count()).ok_or(password_hash::Error::Crypto)?;
+    let output = Output::init_with(params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN), |out| {
+        argon2
+            .hash_password_into_with_memory(password, salt_bytes, out, &mut memory)
+            .map_err(|_| password_hash::Error::Crypto)
+    })?;
+    Ok(PasswordHash {
+        algorithm: algorithm.ident(),
+        version: Some(version.into()),
+        params: ParamsString::try_from(&params)?,
+        salt: Some(salt),
+        hash: Some(output),
     })
-    .await
-    .unwrap_or(false)
+}
+
+/// Checks a password against a stored PHC string, with the algorithm, version and parameters
+/// the string names (so hashes made with other parameters still verify).
+fn verify(password: &[u8], stored: &str) -> bool {
+    let Ok(stored) = PasswordHash::new(stored) else { return false };
+    let (Some(salt), Some(expected)) = (stored.salt, stored.hash) else { return false };
+    let algorithm = ArgonAlgorithm::try_from(stored.algorithm);
+    let version = stored.version.map(Version::try_from).transpose();
+    let params = Params::try_from(&stored);
+    let (Ok(algorithm), Ok(version), Ok(params)) = (algorithm, version, params) else { return false };
+    match hash_with(algorithm, version.unwrap_or_default(), params, password, salt) {
+        // `Output`'s comparison takes the same time wherever the outputs differ.
+        Ok(computed) => computed.hash.is_some_and(|computed| computed == expected),
+        Err(_) => false,
+    }
+}
+
+/// Argon2's working memory (19 MiB a hash), from the system allocator rather than the global
+/// one: the system allocator maps blocks this large on their own and unmaps them when freed
+/// (see `return_large_allocations`), while a general-purpose allocator tuned for speed keeps
+/// freed memory for reuse, and two hashes at once would leave the server tens of MB larger.
+struct WorkingMemory {
+    blocks: std::ptr::NonNull<argon2::Block>,
+    layout: std::alloc::Layout,
+}
+
+impl WorkingMemory {
+    fn new(count: usize) -> Option<Self> {
+        use std::alloc::GlobalAlloc;
+        let layout = std::alloc::Layout::array::<argon2::Block>(count).ok()?;
+        if layout.size() == 0 {
+            return None;
+        }
+        // SAFETY: the layout has a non-zero size; all-zero bytes are a valid `Block` (an array
+        // of integers), so the zeroed allocation is `count` initialised blocks.
+        let blocks = unsafe { std::alloc::System.alloc_zeroed(layout) };
+        Some(Self { blocks: std::ptr::NonNull::new(blocks.cast())?, layout })
+    }
+}
+
+impl AsMut<[argon2::Block]> for WorkingMemory {
+    fn as_mut(&mut self) -> &mut [argon2::Block] {
+        let count = self.layout.size() / std::mem::size_of::<argon2::Block>();
+        // SAFETY: `blocks` points to `count` initialised blocks that this value owns alone.
+        unsafe { std::slice::from_raw_parts_mut(self.blocks.as_ptr(), count) }
+    }
+}
+
+impl Drop for WorkingMemory {
+    fn drop(&mut self) {
+        use std::alloc::GlobalAlloc;
+        // SAFETY: allocated by `System` with this very layout in `new`, freed once.
+        unsafe { std::alloc::System.dealloc(self.blocks.as_ptr().cast(), self.layout) }
+    }
 }
 
 /// A hash to check against when the email is unknown, so that a wrong email costs the same
@@ -483,4 +560,43 @@ pub async fn inspect(state: &AppState, visitor: &Visitor) -> Result<Inspection, 
                 .await?;
     }
     Ok(inspection)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+
+    #[test]
+    fn hashes_agree_with_argon2s_own_hasher_both_ways() {
+        let salt = SaltString::generate(&mut OsRng);
+        let ours =
+            hash_with(ArgonAlgorithm::Argon2id, Version::V0x13, params(), b"pear tree 42", salt.as_salt())
+                .unwrap()
+                .to_string();
+        let theirs = Argon2::new(ArgonAlgorithm::Argon2id, Version::V0x13, params())
+            .hash_password(b"pear tree 42", &salt)
+            .unwrap()
+            .to_string();
+        assert_eq!(ours, theirs, "same salt, same PHC string");
+        assert!(ours.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{ours}");
+        assert!(verify(b"pear tree 42", &theirs));
+        assert!(!verify(b"pear tree 43", &theirs));
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(Argon2::default().verify_password(b"pear tree 42", &parsed).is_ok());
+    }
+
+    #[test]
+    fn a_hash_made_with_other_parameters_is_checked_with_its_own() {
+        let salt = SaltString::generate(&mut OsRng);
+        let light =
+            Argon2::new(ArgonAlgorithm::Argon2i, Version::V0x10, Params::new(4096, 1, 1, None).unwrap())
+                .hash_password(b"plum", &salt)
+                .unwrap()
+                .to_string();
+        assert!(verify(b"plum", &light));
+        assert!(!verify(b"plums", &light));
+        assert!(!verify(b"plum", "not a hash"));
+        assert!(!verify(b"plum", "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ"), "a hash without its output");
+    }
 }

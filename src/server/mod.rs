@@ -324,10 +324,11 @@ pub async fn main() -> ExitCode {
     }
 }
 
-/// glibc raises its mmap threshold after the first large free, after which every 19 MiB
-/// password hash lands in a per-thread arena and stays there: hundreds of MB for a few dozen
-/// sign-ins (measured by `make bench`). A fixed threshold keeps large blocks in mmap, returned
-/// to the system as soon as they are freed.
+/// Password hashes take their 19 MiB of working memory from the system allocator (glibc's
+/// malloc; everything else goes through mimalloc, src/main.rs). glibc raises its mmap
+/// threshold after the first large free, after which every hash would land in a per-thread
+/// arena and stay there: hundreds of MB for a few dozen sign-ins (measured by `make bench`). A
+/// fixed threshold keeps large blocks in mmap, returned to the system as soon as they are freed.
 fn return_large_allocations() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     unsafe {
