@@ -27,6 +27,8 @@ THREADS = int(os.environ.get("BENCH_THREADS", "2"))
 ADDR = os.environ.get("BENCH_ADDR", "127.0.0.1:3200")
 BASE = f"http://{ADDR}"
 USERS = int(os.environ.get("BENCH_USERS", "300"))
+# BENCH_SCENARIOS=ssr_home,add_token runs only those (for trying a change; the goals need all).
+ONLY = [name for name in os.environ.get("BENCH_SCENARIOS", "").split(",") if name]
 # Users whose credentials the load rotates through, per mode.
 SIGNED_IN = min(USERS, 100)
 EXTRA_PRODUCTS = 500
@@ -268,18 +270,27 @@ def main():
         prefill(sessions + tokens, products)
         static_path = "/favicon.svg"  # a small file: the cost of an answer, not of bytes
 
-        scenarios = {}
-        scenarios["static"] = wrk("static", static_path)
-        scenarios["ssr_home"] = wrk("ssr_home", "/")
-        scenarios["ssr_product"] = wrk("ssr_product", "/products/banana")
-        scenarios["cart_session"] = wrk("cart_session", "/api/v1/cart", lua_script("cart_session", sessions, "GET", "/api/v1/cart"))
-        scenarios["cart_token"] = wrk("cart_token", "/api/v1/cart", lua_script("cart_token", tokens, "GET", "/api/v1/cart"))
-        scenarios["add_session"] = wrk(
-            "add_session", "/api/v1/cart/items", lua_script("add_session", sessions, "POST", "/api/v1/cart/items", products)
-        )
-        scenarios["add_token"] = wrk(
-            "add_token", "/api/v1/cart/items", lua_script("add_token", tokens, "POST", "/api/v1/cart/items", products)
-        )
+        plan = {
+            "static": lambda: wrk("static", static_path),
+            "ssr_home": lambda: wrk("ssr_home", "/"),
+            "ssr_product": lambda: wrk("ssr_product", "/products/banana"),
+            "cart_session": lambda: wrk(
+                "cart_session", "/api/v1/cart", lua_script("cart_session", sessions, "GET", "/api/v1/cart")
+            ),
+            "cart_token": lambda: wrk(
+                "cart_token", "/api/v1/cart", lua_script("cart_token", tokens, "GET", "/api/v1/cart")
+            ),
+            "add_session": lambda: wrk(
+                "add_session", "/api/v1/cart/items", lua_script("add_session", sessions, "POST", "/api/v1/cart/items", products)
+            ),
+            "add_token": lambda: wrk(
+                "add_token", "/api/v1/cart/items", lua_script("add_token", tokens, "POST", "/api/v1/cart/items", products)
+            ),
+        }
+        unknown = [name for name in ONLY if name not in plan]
+        if unknown:
+            sys.exit(f"unknown scenarios {unknown}: choose from {list(plan)}")
+        scenarios = {name: run() for name, run in plan.items() if not ONLY or name in ONLY}
         rss = peak_rss_mb(server.pid)
     finally:
         server.send_signal(signal.SIGTERM)
@@ -288,6 +299,11 @@ def main():
         except subprocess.TimeoutExpired:
             server.kill()
 
+    if ONLY:
+        for name, result in scenarios.items():
+            print(f"{name:<14}{result['rps']:>10.0f} req/s  p50 {result['p50_ms']:.2f} ms  p99 {result['p99_ms']:.2f} ms")
+        print(f"server peak memory (VmHWM): {rss} MB (BENCH_SCENARIOS: a partial run, no summary written)")
+        return
     wasm, detail = sizes()
     summary = {
         "scenarios": scenarios,
