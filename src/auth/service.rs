@@ -35,9 +35,12 @@ async fn hashing_permit() -> tokio::sync::SemaphorePermit<'static> {
         .expect("the hashing semaphore is never closed")
 }
 
+// The permit moves into the hashing thread: a request dropped while its hash runs (the client
+// went away) must not let another hash start before this one has finished and freed its memory.
 pub async fn hash_password(password: String) -> Result<String, AppError> {
-    let _permit = hashing_permit().await;
+    let permit = hashing_permit().await;
     tokio::task::spawn_blocking(move || {
+        let _permit = permit;
         let salt = SaltString::generate(&mut OsRng);
         hash_with(ArgonAlgorithm::Argon2id, Version::V0x13, params(), password.as_bytes(), salt.as_salt())
             .map(|hash| hash.to_string())
@@ -51,8 +54,13 @@ pub async fn hash_password(password: String) -> Result<String, AppError> {
 }
 
 pub async fn verify_password(password: String, hash: String) -> bool {
-    let _permit = hashing_permit().await;
-    tokio::task::spawn_blocking(move || verify(password.as_bytes(), &hash)).await.unwrap_or(false)
+    let permit = hashing_permit().await;
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        verify(password.as_bytes(), &hash)
+    })
+    .await
+    .unwrap_or(false)
 }
 
 /// What argon2's `PasswordHasher` does, with the 19 MiB of working memory taken straight from
