@@ -4,7 +4,7 @@
 //! `SHOP_TEST_DATABASE=postgres`) and talks to them over HTTP.
 mod common;
 
-use common::{sql, sql_i64, TestDatabase};
+use common::{sql, sql_i64, ShopProcess, TestDatabase};
 use http_body_util::{BodyExt, Full};
 use hyper::{body::Bytes, header::HeaderMap, Method, Request, StatusCode};
 use hyper_util::{client::legacy::Client, rt::TokioExecutor};
@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use std::{
     collections::{BTreeMap, BTreeSet},
     path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
+    process::Stdio,
     time::{Duration, Instant},
 };
 use tokio::{
@@ -26,15 +26,8 @@ use tokio::{
 /// A `shop` process, its stdout and stderr going to `log`; killed when dropped.
 struct Instance {
     base: String,
-    child: Child,
+    process: ShopProcess,
     log: PathBuf,
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl Instance {
@@ -51,60 +44,41 @@ impl Instance {
     }
 
     fn alive(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
+        matches!(self.process.child.try_wait(), Ok(None))
     }
 
     /// Stops the process as an orchestrator would (SIGTERM) and waits for it to exit.
     fn terminate(&mut self) -> std::process::ExitStatus {
         unsafe {
-            libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM);
+            libc::kill(self.process.child.id() as libc::pid_t, libc::SIGTERM);
         }
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
+            if let Some(status) = self.process.child.try_wait().unwrap() {
                 return status;
             }
             if Instant::now() > deadline {
-                let _ = self.child.kill();
-                return self.child.wait().unwrap();
+                let _ = self.process.child.kill();
+                return self.process.child.wait().unwrap();
             }
             std::thread::sleep(Duration::from_millis(50));
         }
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 /// Spawns the real binary on `database_url`; its output goes to `log` (appended).
-fn spawn(database_url: &str, env: &[(&str, &str)], log: &Path) -> (Child, String) {
-    let port = free_port();
+fn spawn(database_url: &str, env: &[(&str, &str)], log: &Path) -> ShopProcess {
     let file = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("the log file");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_shop"));
-    command
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
-        .env("LEPTOS_OUTPUT_NAME", "shop")
-        .env("DATABASE_URL", database_url)
-        .env_remove("JWT_SECRET")
-        .env("RUST_LOG", "warn")
-        // Many sign-ins from one address in a short time: that is the test, not an attack.
-        .env("AUTH_RATE_PER_CLIENT", "10000")
-        .stdin(Stdio::null())
-        .stdout(Stdio::from(file.try_clone().unwrap()))
-        .stderr(Stdio::from(file));
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    let child = command.spawn().expect("the shop binary starts");
-    (child, format!("http://127.0.0.1:{port}"))
+    // Many sign-ins from one address in a short time: that is the test, not an attack.
+    let mut all = vec![("AUTH_RATE_PER_CLIENT", "10000")];
+    all.extend_from_slice(env);
+    ShopProcess::spawn(database_url, &all, Stdio::from(file.try_clone().unwrap()), Stdio::from(file))
 }
 
 /// Starts the binary and waits until `/healthz` answers 200.
 async fn start(database_url: &str, env: &[(&str, &str)], log: &Path) -> Instance {
-    let (child, base) = spawn(database_url, env, log);
-    let mut instance = Instance { base, child, log: log.to_path_buf() };
+    let process = spawn(database_url, env, log);
+    let mut instance = Instance { base: process.base(), process, log: log.to_path_buf() };
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
         if let Ok(Ok(reply)) = tokio::time::timeout(
@@ -1044,8 +1018,8 @@ async fn a_process_killed_during_checkouts_leaves_whole_orders_and_all_stock() {
         let jitter = random_u64() % (delay_ms / 2 + 1);
         let this_delay = delay_ms / 2 + jitter + 1;
         tokio::time::sleep(Duration::from_millis(this_delay)).await;
-        shop.child.kill().expect("SIGKILL");
-        shop.child.wait().unwrap();
+        shop.process.child.kill().expect("SIGKILL");
+        shop.process.child.wait().unwrap();
         let mut attempts = Vec::new();
         for (buyer, key, task) in tasks {
             attempts.push(Attempt { buyer, key, answer: task.await.unwrap() });
@@ -1347,14 +1321,15 @@ async fn a_short_jwt_secret_stops_the_server_at_start_with_a_clear_message() {
     let logs = tempfile::tempdir().unwrap();
     let log = logs.path().join("shop.log");
     let short = "too-short-secret-1234567890"; // 27 bytes
-    let (mut child, base) = spawn(&url, &[("JWT_SECRET", short), ("RUST_LOG", "trace")], &log);
+    let mut shop = spawn(&url, &[("JWT_SECRET", short), ("RUST_LOG", "trace")], &log);
+    let base = shop.base();
     let deadline = Instant::now() + Duration::from_secs(60);
     let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
+        if let Some(status) = shop.child.try_wait().unwrap() {
             break status;
         }
         if Instant::now() > deadline {
-            let _ = child.kill();
+            let _ = shop.child.kill();
             panic!("the server did not stop with a 27-byte JWT_SECRET");
         }
         tokio::time::sleep(Duration::from_millis(50)).await;

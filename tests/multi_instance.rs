@@ -3,48 +3,27 @@
 //! SQLite and, with `SHOP_TEST_DATABASE=postgres`, on PostgreSQL — the deployment it is for.
 mod common;
 
-use common::{sql, sql_i64, TestDatabase};
+use common::{sql, sql_i64, ShopProcess, TestDatabase};
 use http_body_util::{BodyExt, Full};
 use hyper::{body::Bytes, Method, Request, StatusCode};
 use hyper_util::{client::legacy::Client, rt::TokioExecutor};
 use serde_json::{json, Value};
 use std::{
-    process::{Child, Command, Stdio},
+    process::Stdio,
     time::{Duration, Instant},
 };
 
 /// A running `shop` process, killed when dropped.
 struct Instance {
     base: String,
-    child: Child,
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    _process: ShopProcess,
 }
 
 /// Starts the real binary on `database_url` and waits until `/healthz` answers.
 async fn start(database_url: &str) -> Instance {
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_shop"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
-        .env("LEPTOS_OUTPUT_NAME", "shop")
-        .env("DATABASE_URL", database_url)
-        .env_remove("JWT_SECRET") // the secret is shared through the database
-        .env("RUST_LOG", "warn")
-        .env("AUTH_RATE_PER_ACCOUNT", "3")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("the shop binary starts");
-    let instance = Instance { base: format!("http://127.0.0.1:{port}"), child };
+    let process =
+        ShopProcess::spawn(database_url, &[("AUTH_RATE_PER_ACCOUNT", "3")], Stdio::null(), Stdio::inherit());
+    let instance = Instance { base: process.base(), _process: process };
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         if let Ok(response) = send(&instance, Method::GET, "/healthz", &[], None).await {

@@ -2,22 +2,13 @@
 //! real server for good (slowloris); other clients are served meanwhile.
 mod common;
 
-use common::TestDatabase;
+use common::{ShopProcess, TestDatabase};
 use std::{
     io::{Read, Write},
     net::TcpStream,
-    process::{Child, Command, Stdio},
+    process::Stdio,
     time::{Duration, Instant},
 };
-
-struct Shop(Child);
-
-impl Drop for Shop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn get_healthz(addr: &str) -> Option<String> {
     let mut stream = TcpStream::connect(addr).ok()?;
@@ -47,22 +38,11 @@ fn seconds_until_closed(stream: &mut TcpStream, start: Instant, limit: Duration)
 }
 
 /// Starts the real binary on a fresh database and waits until it answers.
-fn start_shop() -> (Shop, String, TestDatabase) {
+fn start_shop() -> (ShopProcess, String, TestDatabase) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let (db, url) = runtime.block_on(TestDatabase::create());
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let addr = format!("127.0.0.1:{port}");
-    let shop = Shop(
-        Command::new(env!("CARGO_BIN_EXE_shop"))
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .env("LEPTOS_SITE_ADDR", &addr)
-            .env("LEPTOS_OUTPUT_NAME", "shop")
-            .env("DATABASE_URL", &url)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("the shop starts"),
-    );
+    let shop = ShopProcess::spawn(&url, &[], Stdio::null(), Stdio::inherit());
+    let addr = shop.addr.clone();
     let deadline = Instant::now() + Duration::from_secs(60);
     while !get_healthz(&addr).is_some_and(|a| a.starts_with("HTTP/1.1 200")) {
         assert!(Instant::now() < deadline, "the shop did not start");

@@ -340,3 +340,52 @@ pub fn uuid_like() -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     format!("{}{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
 }
+
+/// The real `shop` binary, listening on a free port of 127.0.0.1, with what every test instance
+/// needs (no `JWT_SECRET`: instances on one database share the secret kept there; `RUST_LOG`
+/// warn) and then `env`. Killed when dropped. Waiting until it answers is the caller's part:
+/// each test talks to it in its own way.
+pub struct ShopProcess {
+    pub child: std::process::Child,
+    /// `127.0.0.1:<port>`
+    pub addr: String,
+}
+
+impl ShopProcess {
+    pub fn spawn(
+        database_url: &str,
+        env: &[(&str, &str)],
+        stdout: std::process::Stdio,
+        stderr: std::process::Stdio,
+    ) -> ShopProcess {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let addr = format!("127.0.0.1:{port}");
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_shop"));
+        command
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("LEPTOS_SITE_ADDR", &addr)
+            .env("LEPTOS_OUTPUT_NAME", "shop")
+            .env("DATABASE_URL", database_url)
+            .env_remove("JWT_SECRET")
+            .env("RUST_LOG", "warn")
+            .stdin(std::process::Stdio::null())
+            .stdout(stdout)
+            .stderr(stderr);
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let child = command.spawn().expect("the shop binary starts");
+        ShopProcess { child, addr }
+    }
+
+    pub fn base(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for ShopProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
