@@ -29,6 +29,7 @@ BASE = f"http://{ADDR}"
 USERS = int(os.environ.get("BENCH_USERS", "300"))
 # BENCH_SCENARIOS=ssr_home,add_token runs only those (for trying a change; the goals need all).
 ONLY = [name for name in os.environ.get("BENCH_SCENARIOS", "").split(",") if name]
+SCENARIOS = ("static", "ssr_home", "ssr_product", "cart_session", "cart_token", "add_session", "add_token")
 # Users whose credentials the load rotates through, per mode.
 SIGNED_IN = min(USERS, 100)
 EXTRA_PRODUCTS = 500
@@ -255,6 +256,9 @@ def main():
     for tool in ("wrk", "brotli"):
         if not shutil.which(tool):
             sys.exit(f"{tool} is missing: `make bench` installs it")
+    unknown = [name for name in ONLY if name not in SCENARIOS]
+    if unknown:
+        sys.exit(f"unknown scenarios {unknown}: choose from {list(SCENARIOS)}")
     if OUT.exists():
         shutil.rmtree(OUT)
     OUT.mkdir(parents=True)
@@ -287,9 +291,7 @@ def main():
                 "add_token", "/api/v1/cart/items", lua_script("add_token", tokens, "POST", "/api/v1/cart/items", products)
             ),
         }
-        unknown = [name for name in ONLY if name not in plan]
-        if unknown:
-            sys.exit(f"unknown scenarios {unknown}: choose from {list(plan)}")
+        assert tuple(plan) == SCENARIOS
         scenarios = {name: run() for name, run in plan.items() if not ONLY or name in ONLY}
         rss = peak_rss_mb(server.pid)
     finally:

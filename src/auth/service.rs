@@ -23,30 +23,35 @@ fn params() -> Params {
     Params::new(19 * 1024, 2, 1, None).expect("valid argon2 parameters")
 }
 
-/// Each hash takes 19 MiB for its moment: at most one per core runs at once, so a burst of
-/// sign-ins queues instead of taking the server's memory (or all its threads).
-async fn hashing_permit() -> tokio::sync::SemaphorePermit<'static> {
+/// Runs `work` (one hash) on a blocking thread, at most one per core at once: each hash takes
+/// 19 MiB for its moment, so a burst of sign-ins queues instead of taking the server's memory
+/// (or all its threads). The permit moves into the thread: a request dropped while its hash
+/// runs (the client went away) must not let another hash start before this one has finished
+/// and freed its memory. `None` if the thread panicked.
+async fn off_thread_one_per_core<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
     static HASHING: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
     let permits = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-    HASHING
+    let permit = HASHING
         .get_or_init(|| tokio::sync::Semaphore::new(permits))
         .acquire()
         .await
-        .expect("the hashing semaphore is never closed")
-}
-
-// The permit moves into the hashing thread: a request dropped while its hash runs (the client
-// went away) must not let another hash start before this one has finished and freed its memory.
-pub async fn hash_password(password: String) -> Result<String, AppError> {
-    let permit = hashing_permit().await;
+        .expect("the hashing semaphore is never closed");
     tokio::task::spawn_blocking(move || {
         let _permit = permit;
+        work()
+    })
+    .await
+    .ok()
+}
+
+pub async fn hash_password(password: String) -> Result<String, AppError> {
+    off_thread_one_per_core(move || {
         let salt = SaltString::generate(&mut OsRng);
         hash_with(ArgonAlgorithm::Argon2id, Version::V0x13, params(), password.as_bytes(), salt.as_salt())
             .map(|hash| hash.to_string())
     })
     .await
-    .map_err(|_| AppError::Internal)?
+    .ok_or(AppError::Internal)?
     .map_err(|error| {
         tracing::error!(%error, "password hashing failed");
         AppError::Internal
@@ -54,13 +59,7 @@ pub async fn hash_password(password: String) -> Result<String, AppError> {
 }
 
 pub async fn verify_password(password: String, hash: String) -> bool {
-    let permit = hashing_permit().await;
-    tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        verify(password.as_bytes(), &hash)
-    })
-    .await
-    .unwrap_or(false)
+    off_thread_one_per_core(move || verify(password.as_bytes(), &hash)).await.unwrap_or(false)
 }
 
 /// What argon2's `PasswordHasher` does, with the 19 MiB of working memory taken straight from
