@@ -291,7 +291,35 @@ async fn files_or_not_found(
         return (StatusCode::METHOD_NOT_ALLOWED, [(axum::http::header::ALLOW, "GET, HEAD")], error)
             .into_response();
     }
+    if let Some(file) = site_file(&uri, &state.leptos_options.site_root, request.headers()).await {
+        return file;
+    }
     leptos_axum::file_and_error_handler::<AppState, _>(shell)(uri, state, request).await
+}
+
+/// A file of the site, with its `.br` or `.gz` copy for a browser that accepts one; `None` when
+/// there is no such file. Served here rather than by Leptos's file handler, which hands a found
+/// file the response options of whatever page is being rendered on the same thread at that
+/// moment, and so took a page's headers (its script policy, a redirect) for the file
+/// (tests/headers.rs).
+async fn site_file(
+    uri: &axum::http::Uri,
+    root: &str,
+    headers: &axum::http::HeaderMap,
+) -> Option<axum::response::Response> {
+    use tower::ServiceExt;
+    let mut request = axum::http::Request::get(uri.clone());
+    if let Some(accept) = headers.get(axum::http::header::ACCEPT_ENCODING) {
+        request = request.header(axum::http::header::ACCEPT_ENCODING, accept);
+    }
+    let request = request.body(axum::body::Body::empty()).ok()?;
+    let response = tower_http::services::ServeDir::new(root)
+        .precompressed_gzip()
+        .precompressed_br()
+        .oneshot(request)
+        .await
+        .ok()?;
+    (response.status() == StatusCode::OK).then(|| response.into_response())
 }
 
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
