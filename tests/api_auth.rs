@@ -467,6 +467,44 @@ async fn a_client_held_cart_merges_into_the_signed_in_cart() {
     assert_eq!(guest.status, StatusCode::UNAUTHORIZED);
 }
 
+/// Merges (many lines, one transaction) and single adds race on one user's cart: every change
+/// lands, none is lost, none fails (on PostgreSQL, each change locks the cart before its lines,
+/// so a merge and an add cannot deadlock).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn merges_and_adds_racing_on_one_cart_all_land() {
+    let app = app().await;
+    app.sql("UPDATE products SET stock = 1000 WHERE id IN (1, 2, 3)").await;
+    let client = app.client();
+    let (email, password) = client.register("Ravi").await;
+    let token = token_login(&client, &email, &password).await;
+    let mut changes = Vec::new();
+    for n in 0..24 {
+        let client = client.clone();
+        let token = token.clone();
+        changes.push(tokio::spawn(async move {
+            let (uri, body) = match n % 3 {
+                0 => ("/api/v1/cart/merge", r#"{"lines":[{"product_id":1,"quantity":1},{"product_id":2,"quantity":1},{"product_id":3,"quantity":1}]}"#),
+                1 => ("/api/v1/cart/merge", r#"{"lines":[{"product_id":3,"quantity":1},{"product_id":2,"quantity":1},{"product_id":1,"quantity":1}]}"#),
+                _ => ("/api/v1/cart/items", r#"{"product_id":2,"quantity":1}"#),
+            };
+            let response = client.bearer(&token, Method::POST, uri, Some(body)).await;
+            (response.status, response.text())
+        }));
+    }
+    for change in changes {
+        let (status, body) = change.await.unwrap();
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let cart = client.bearer(&token, Method::GET, "/api/v1/cart", None).await.json();
+    let quantity = |id: i64| {
+        cart["lines"].as_array().unwrap().iter().find(|l| l["product_id"] == id).unwrap()["quantity"]
+            .as_i64()
+            .unwrap()
+    };
+    // 16 merges of one each; product 2 also got 8 single adds.
+    assert_eq!((quantity(1), quantity(2), quantity(3)), (16, 24, 16));
+}
+
 #[tokio::test]
 async fn a_session_ends_at_its_absolute_expiry_and_the_cookie_says_so() {
     let app = TestApp::with_config(|c| {

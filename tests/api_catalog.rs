@@ -165,3 +165,45 @@ async fn unknown_products_and_routes_are_404_json() {
         assert_eq!(response.error_code(), "not_found");
     }
 }
+
+/// The categories and their counts are kept for `CATEGORIES_TTL` (every listing shows them and
+/// takes its total from them); a search is always counted afresh. A product added straight into
+/// the database is listed at once, and counted once the kept copy is due.
+#[tokio::test]
+async fn counts_follow_products_added_behind_the_shops_back_within_the_ttl() {
+    let app = TestApp::new().await;
+    let client = app.client();
+    let total = |page: &Value| page["total"].as_i64().unwrap();
+    let bakery = |categories: &Value| {
+        categories.as_array().unwrap().iter().find(|c| c["slug"] == "bakery").unwrap()["product_count"]
+            .as_i64()
+            .unwrap()
+    };
+    let before_all = total(&client.get("/api/v1/products").await.json());
+    let before_bakery = total(&client.get("/api/v1/products?category=bakery").await.json());
+    assert_eq!(bakery(&client.get("/api/v1/categories").await.json()), before_bakery);
+
+    let category = app.sql_i64("SELECT id FROM categories WHERE slug = 'bakery'").await;
+    app.sql(&format!(
+        "INSERT INTO products (slug, name, description, price_cents, stock, category_id, image_url) \
+         VALUES ('aaa-rye', 'Aaa rye loaf', 'Dark rye.', 450, 5, {category}, '/images/products/banana.svg')"
+    ))
+    .await;
+
+    // Listed at once (first by name), and found and counted by a search at once.
+    let page = client.get("/api/v1/products?category=bakery").await.json();
+    assert_eq!(slugs(&page)[0], "aaa-rye");
+    let found = client.get("/api/v1/products?q=aaa%20rye").await.json();
+    assert_eq!((total(&found), slugs(&found)), (1, vec!["aaa-rye".to_string()]));
+    // The kept counts are not read again on every request...
+    assert_eq!(total(&page), before_bakery);
+    assert_eq!(total(&client.get("/api/v1/products").await.json()), before_all);
+
+    // ...but once they are due, every count has the new product.
+    tokio::time::sleep(shop::catalog::service::CATEGORIES_TTL + std::time::Duration::from_millis(200)).await;
+    assert_eq!(total(&client.get("/api/v1/products").await.json()), before_all + 1);
+    assert_eq!(total(&client.get("/api/v1/products?category=bakery").await.json()), before_bakery + 1);
+    assert_eq!(bakery(&client.get("/api/v1/categories").await.json()), before_bakery + 1);
+    let html = client.get("/?category=bakery").await.text();
+    assert!(html.contains(&format!("Bakery ({})", before_bakery + 1)), "the category chip counts it");
+}

@@ -1,8 +1,9 @@
 //! The cart's rules, once, for the server functions and the JSON API.
 //!
-//! Every change is a guarded SQL statement, in one transaction with the cart row's touch, so
-//! concurrent changes to one cart never lose an update and a refused change leaves the cart
-//! (its `updated_at` included) exactly as it was.
+//! Every change is one guarded SQL statement, so concurrent changes to one cart never lose an
+//! update and a refused change leaves the cart exactly as it was. The database records a
+//! written line on its cart (`updated_at`, and the cart's row with its first line: triggers in
+//! migration 0007), in the same statement.
 
 use super::{check_added_quantity, check_set_quantity, Cart, CartLine, MAX_LINE_QUANTITY};
 use crate::{
@@ -43,21 +44,6 @@ pub async fn load(db: &Db, cart_id: Option<&str>) -> Result<Cart, AppError> {
     Ok(Cart::from_lines(lines))
 }
 
-/// Records that the cart exists (and was just used), creating its row if needed. Runs in the
-/// change's transaction: a refused change rolls it back.
-async fn touch(conn: &mut sqlx::AnyConnection, cart_id: &str) -> Result<(), AppError> {
-    let now = unix_now();
-    sqlx::query(
-        "INSERT INTO carts (id, created_at, updated_at) VALUES ($1, $2, $2) \
-         ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at",
-    )
-    .bind(cart_id)
-    .bind(now)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
 async fn line_quantity(db: &Db, cart_id: &str, product_id: i64) -> Result<i64, AppError> {
     let quantity: Option<i64> =
         sqlx::query_scalar("SELECT quantity FROM cart_lines WHERE cart_id = $1 AND product_id = $2")
@@ -93,8 +79,7 @@ pub async fn add(db: &Db, visitor: &Visitor, product_id: i64, quantity: i64) -> 
         return Err(too_many(&product, quantity));
     }
     let cart_id = visitor.cart_id_or_new().await?;
-    let mut tx = db.begin_write().await?;
-    touch(&mut tx, &cart_id).await?;
+    let turn = db.write_turn().await;
     let updated: Option<i64> = sqlx::query_scalar(
         "INSERT INTO cart_lines (cart_id, product_id, quantity, added_at) \
          SELECT $1, p.id, $3, $4 FROM products p WHERE p.id = $2 AND p.stock >= $3 \
@@ -110,14 +95,13 @@ pub async fn add(db: &Db, visitor: &Visitor, product_id: i64, quantity: i64) -> 
     .bind(quantity)
     .bind(unix_now_ms())
     .bind(MAX_LINE_QUANTITY)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&db.pool)
     .await?;
+    drop(turn);
     if updated.is_none() {
-        tx.rollback().await?;
         let current = line_quantity(db, &cart_id, product_id).await?;
         return Err(too_many(&product, current + quantity));
     }
-    tx.commit().await?;
     load(db, Some(&cart_id)).await
 }
 
@@ -132,8 +116,7 @@ pub async fn set(db: &Db, visitor: &Visitor, product_id: i64, quantity: i64) -> 
         return Err(too_many(&product, quantity));
     }
     let cart_id = visitor.cart_id_or_new().await?;
-    let mut tx = db.begin_write().await?;
-    touch(&mut tx, &cart_id).await?;
+    let turn = db.write_turn().await;
     let written = sqlx::query(
         "INSERT INTO cart_lines (cart_id, product_id, quantity, added_at) \
          SELECT $1, p.id, $3, $4 FROM products p WHERE p.id = $2 AND p.stock >= $3 \
@@ -143,14 +126,13 @@ pub async fn set(db: &Db, visitor: &Visitor, product_id: i64, quantity: i64) -> 
     .bind(product_id)
     .bind(quantity)
     .bind(unix_now_ms())
-    .execute(&mut *tx)
+    .execute(&db.pool)
     .await?
     .rows_affected();
+    drop(turn);
     if written == 0 {
-        tx.rollback().await?;
         return Err(too_many(&product, quantity));
     }
-    tx.commit().await?;
     load(db, Some(&cart_id)).await
 }
 
@@ -160,11 +142,13 @@ pub async fn remove(db: &Db, visitor: &Visitor, product_id: i64) -> Result<Cart,
     let Some(cart_id) = visitor.cart_id().await? else {
         return Ok(Cart::from_lines(Vec::new()));
     };
+    let turn = db.write_turn().await;
     sqlx::query("DELETE FROM cart_lines WHERE cart_id = $1 AND product_id = $2")
         .bind(&cart_id)
         .bind(product_id)
         .execute(&db.pool)
         .await?;
+    drop(turn);
     load(db, Some(&cart_id)).await
 }
 
@@ -231,16 +215,13 @@ fn combine(lines: &[GuestLine]) -> Vec<GuestLine> {
 
 /// Adds `lines` into cart `cart_id`: quantities summed, each line held to its stock and to 99.
 /// Products that no longer exist or are out of stock are left out.
-/// Returns how many lines were written.
 async fn merge_lines(
-    db: &Db,
     conn: &mut sqlx::AnyConnection,
     cart_id: &str,
     lines: &[GuestLine],
-) -> Result<usize, AppError> {
-    let mut written = 0;
+) -> Result<(), AppError> {
     for line in combine(lines) {
-        let product = match catalog::service::by_id(db, line.product_id).await {
+        let product = match catalog::service::by_id_on(&mut *conn, line.product_id).await {
             Ok(product) => product,
             Err(AppError::NotFound(_)) => continue,
             Err(error) => return Err(error),
@@ -262,9 +243,8 @@ async fn merge_lines(
         .bind(cap)
         .execute(&mut *conn)
         .await?;
-        written += 1;
     }
-    Ok(written)
+    Ok(())
 }
 
 /// A client-held cart joins the visitor's cart (the user's when signed in).
@@ -274,14 +254,11 @@ pub async fn merge(db: &Db, visitor: &Visitor, lines: &[GuestLine]) -> Result<Ca
         return load(db, visitor.cart_id().await?.as_deref()).await;
     }
     let cart_id = visitor.cart_id_or_new().await?;
+    // All the lines or none; if nothing can join (unknown or sold-out products), nothing is
+    // written and the cart stays as it was.
     let mut tx = db.begin_write().await?;
-    touch(&mut tx, &cart_id).await?;
-    if merge_lines(db, &mut tx, &cart_id, lines).await? == 0 {
-        // Nothing could join (unknown or sold-out products): the cart stays as it was.
-        tx.rollback().await?;
-    } else {
-        tx.commit().await?;
-    }
+    merge_lines(&mut tx, &cart_id, lines).await?;
+    tx.commit().await?;
     load(db, Some(&cart_id)).await
 }
 
@@ -297,7 +274,7 @@ pub async fn absorb_cart(db: &Db, guest_cart_id: &str, user_id: i64) -> Result<(
             .collect();
         let user_cart = user_cart_id_or_new(db, user_id).await?;
         let mut conn = db.pool.acquire().await?;
-        merge_lines(db, &mut conn, &user_cart, &lines).await?;
+        merge_lines(&mut conn, &user_cart, &lines).await?;
     }
     delete_cart(db, guest_cart_id).await
 }

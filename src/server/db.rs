@@ -1,6 +1,7 @@
 //! The database: one `AnyPool` for the shop's own queries (the same SQL runs on SQLite and
 //! PostgreSQL), and a concrete pool of the same database for the session store.
 
+use crate::catalog::service::CategoryCache;
 use sqlx::{
     any::AnyPoolOptions,
     postgres::PgPoolOptions,
@@ -23,6 +24,8 @@ pub struct Db {
     /// handler, which sleeps and retries (up to 100 ms a sleep) and made the slowest writes
     /// wait hundreds of milliseconds under load.
     write_turn: Arc<tokio::sync::Mutex<()>>,
+    /// The catalogue's categories and their counts, shared by every request (`catalog::service`).
+    pub categories: Arc<CategoryCache>,
 }
 
 /// A transaction that will write (`Db::begin_write`); on SQLite it holds the writers' turn
@@ -114,7 +117,12 @@ pub async fn connect(url: &str) -> Result<(Db, SessionPool), DbError> {
             .await
             .map_err(DbError::Connect)?;
         Ok((
-            Db { pool, backend: Backend::Sqlite, write_turn: Default::default() },
+            Db {
+                pool,
+                backend: Backend::Sqlite,
+                write_turn: Default::default(),
+                categories: Default::default(),
+            },
             SessionPool::Sqlite(sessions),
         ))
     } else {
@@ -131,7 +139,12 @@ pub async fn connect(url: &str) -> Result<(Db, SessionPool), DbError> {
             .await
             .map_err(DbError::Connect)?;
         Ok((
-            Db { pool, backend: Backend::Postgres, write_turn: Default::default() },
+            Db {
+                pool,
+                backend: Backend::Postgres,
+                write_turn: Default::default(),
+                categories: Default::default(),
+            },
             SessionPool::Postgres(sessions),
         ))
     }
@@ -157,10 +170,7 @@ impl Db {
     /// left the connection in a transaction no one would end: on SQLite holding the write
     /// lock, so that every later write failed (tests/cancelled_requests.rs).
     pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
-        let turn = match self.backend {
-            Backend::Sqlite => Some(self.write_turn.clone().lock_owned().await),
-            Backend::Postgres => None,
-        };
+        let turn = self.write_turn().await;
         let pool = self.pool.clone();
         let backend = self.backend;
         let begin = tokio::spawn(async move {
@@ -171,6 +181,15 @@ impl Db {
         });
         let tx = begin.await.map_err(|_| sqlx::Error::WorkerCrashed)??;
         Ok(WriteTx { tx, _turn: turn })
+    }
+
+    /// SQLite's writers' turn (nothing to wait for on PostgreSQL), for a write that is a single
+    /// statement run on the pool: atomic on its own, it needs no transaction, only its turn.
+    pub async fn write_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        match self.backend {
+            Backend::Sqlite => Some(self.write_turn.clone().lock_owned().await),
+            Backend::Postgres => None,
+        }
     }
 
     /// True while the database answers, within `PING_TIMEOUT`.
