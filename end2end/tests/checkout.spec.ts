@@ -256,7 +256,8 @@ for (const mode of MODES) {
     const button = page.getByTestId('place-order');
     await button.dblclick();
     await expect(button, 'place-order while the order is being placed').toBeDisabled();
-    expect(held.calls(), 'place-order calls sent').toBeGreaterThanOrEqual(1);
+    // The button is disabled as the call is dispatched; the held route sees it a moment later.
+    await expect.poll(() => held.calls(), { message: 'place-order calls sent' }).toBeGreaterThanOrEqual(1);
     held.release();
 
     const orderId = await expectConfirmation(page);
