@@ -73,12 +73,19 @@ fn too_many(product: &Product, wanted: i64) -> AppError {
 /// Adds `quantity` to the product's line.
 pub async fn add(db: &Db, visitor: &Visitor, product_id: i64, quantity: i64) -> Result<Cart, AppError> {
     check_added_quantity(quantity)?;
-    let product = catalog::service::by_id(db, product_id).await?;
-    // Refuse before a cart (and a session cookie) is made for a change that cannot succeed.
-    if quantity > product.stock {
-        return Err(too_many(&product, quantity));
-    }
-    let cart_id = visitor.cart_id_or_new().await?;
+    // A visitor with a cart: the guarded write comes first, and the product is read only to
+    // explain a refusal (an unknown product writes nothing either). A visitor without one: the
+    // change is checked before a cart (and a session cookie) is made for it.
+    let cart_id = match visitor.cart_id().await? {
+        Some(cart_id) => cart_id,
+        None => {
+            let product = catalog::service::by_id(db, product_id).await?;
+            if quantity > product.stock {
+                return Err(too_many(&product, quantity));
+            }
+            visitor.cart_id_or_new().await?
+        }
+    };
     let turn = db.write_turn().await;
     let updated: Option<i64> = sqlx::query_scalar(
         "INSERT INTO cart_lines (cart_id, product_id, quantity, added_at) \
@@ -99,6 +106,7 @@ pub async fn add(db: &Db, visitor: &Visitor, product_id: i64, quantity: i64) -> 
     .await?;
     drop(turn);
     if updated.is_none() {
+        let product = catalog::service::by_id(db, product_id).await?;
         let current = line_quantity(db, &cart_id, product_id).await?;
         return Err(too_many(&product, current + quantity));
     }
