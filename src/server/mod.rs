@@ -283,7 +283,7 @@ where
 /// is a 405 (it used to get the file, as for a GET).
 async fn files_or_not_found(
     uri: axum::http::Uri,
-    state: State<AppState>,
+    State(state): State<AppState>,
     request: axum::extract::Request,
 ) -> axum::response::Response {
     if !matches!(*request.method(), axum::http::Method::GET | axum::http::Method::HEAD) {
@@ -294,7 +294,13 @@ async fn files_or_not_found(
     if let Some(file) = site_file(&uri, &state.leptos_options.site_root, request.headers()).await {
         return file;
     }
-    leptos_axum::file_and_error_handler::<AppState, _>(shell)(uri, state, request).await
+    // No such file: the app's own 404 page (its router's fallback sets the status).
+    let options = state.leptos_options.clone();
+    leptos_axum::render_app_async_with_context(
+        move || provide_context(state.clone()),
+        move || shell(options.clone()),
+    )(request)
+    .await
 }
 
 /// A file of the site, with its `.br` or `.gz` copy for a browser that accepts one; `None` when
