@@ -86,7 +86,7 @@ pub async fn add(db: &Db, visitor: &Visitor, product_id: i64, quantity: i64) -> 
             visitor.cart_id_or_new().await?
         }
     };
-    let turn = db.write_turn().await;
+    let mut writer = db.write_conn().await?;
     let updated: Option<i64> = sqlx::query_scalar(
         "INSERT INTO cart_lines (cart_id, product_id, quantity, added_at) \
          SELECT $1, p.id, $3, $4 FROM products p WHERE p.id = $2 AND p.stock >= $3 \
@@ -102,9 +102,9 @@ pub async fn add(db: &Db, visitor: &Visitor, product_id: i64, quantity: i64) -> 
     .bind(quantity)
     .bind(unix_now_ms())
     .bind(MAX_LINE_QUANTITY)
-    .fetch_optional(&db.pool)
+    .fetch_optional(&mut *writer)
     .await?;
-    drop(turn);
+    drop(writer);
     if updated.is_none() {
         let product = catalog::service::by_id(db, product_id).await?;
         let current = line_quantity(db, &cart_id, product_id).await?;
@@ -124,7 +124,7 @@ pub async fn set(db: &Db, visitor: &Visitor, product_id: i64, quantity: i64) -> 
         return Err(too_many(&product, quantity));
     }
     let cart_id = visitor.cart_id_or_new().await?;
-    let turn = db.write_turn().await;
+    let mut writer = db.write_conn().await?;
     let written = sqlx::query(
         "INSERT INTO cart_lines (cart_id, product_id, quantity, added_at) \
          SELECT $1, p.id, $3, $4 FROM products p WHERE p.id = $2 AND p.stock >= $3 \
@@ -134,10 +134,10 @@ pub async fn set(db: &Db, visitor: &Visitor, product_id: i64, quantity: i64) -> 
     .bind(product_id)
     .bind(quantity)
     .bind(unix_now_ms())
-    .execute(&db.pool)
+    .execute(&mut *writer)
     .await?
     .rows_affected();
-    drop(turn);
+    drop(writer);
     if written == 0 {
         return Err(too_many(&product, quantity));
     }
@@ -150,13 +150,13 @@ pub async fn remove(db: &Db, visitor: &Visitor, product_id: i64) -> Result<Cart,
     let Some(cart_id) = visitor.cart_id().await? else {
         return Ok(Cart::from_lines(Vec::new()));
     };
-    let turn = db.write_turn().await;
+    let mut writer = db.write_conn().await?;
     sqlx::query("DELETE FROM cart_lines WHERE cart_id = $1 AND product_id = $2")
         .bind(&cart_id)
         .bind(product_id)
-        .execute(&db.pool)
+        .execute(&mut *writer)
         .await?;
-    drop(turn);
+    drop(writer);
     load(db, Some(&cart_id)).await
 }
 

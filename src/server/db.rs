@@ -20,19 +20,21 @@ pub enum Backend {
 pub struct Db {
     pub pool: AnyPool,
     pub backend: Backend,
-    /// SQLite's writers take turns here, first come first served, instead of in SQLite's busy
-    /// handler, which sleeps and retries (up to 100 ms a sleep) and made the slowest writes
-    /// wait hundreds of milliseconds under load.
-    write_turn: Arc<tokio::sync::Mutex<()>>,
+    /// Where the cart's and the orders' writes run (`write_conn`, `begin_write`). On SQLite, a
+    /// pool of one connection: SQLite has one writer at a time, so writers queue for that
+    /// connection, first come first served, instead of in SQLite's busy handler (which sleeps
+    /// and retries, up to 100 ms a sleep, and made the slowest writes wait hundreds of
+    /// milliseconds under load); and a writer's turn is the statement alone, never a wait for
+    /// one of the readers' connections. On PostgreSQL, the shared pool.
+    writer: AnyPool,
     /// The catalogue's categories and their counts, shared by every request (`catalog::service`).
     pub categories: Arc<CategoryCache>,
 }
 
-/// A transaction that will write (`Db::begin_write`); on SQLite it holds the writers' turn
-/// until it commits or rolls back. Used as the connection it runs on (`&mut *tx`).
+/// A transaction that will write (`Db::begin_write`); on SQLite it holds the writer's
+/// connection until it commits or rolls back. Used as the connection it runs on (`&mut *tx`).
 pub struct WriteTx {
     tx: sqlx::Transaction<'static, sqlx::Any>,
-    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 impl WriteTx {
@@ -100,29 +102,15 @@ pub async fn connect(url: &str) -> Result<(Db, SessionPool), DbError> {
         let sessions = SqlitePoolOptions::new()
             .max_connections(4)
             .acquire_timeout(ACQUIRE_TIMEOUT)
+            .test_before_acquire(false)
             .connect_with(options)
             .await
             .map_err(DbError::Connect)?;
         // The file now exists and is in WAL mode (a property of the file).
-        let pool = AnyPoolOptions::new()
-            .max_connections(8)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .after_connect(|conn, _meta| {
-                Box::pin(async move {
-                    conn.execute(SQLITE_CONNECTION_PRAGMAS).await?;
-                    Ok(())
-                })
-            })
-            .connect(url)
-            .await
-            .map_err(DbError::Connect)?;
+        let pool = sqlite_pool(8).connect(url).await.map_err(DbError::Connect)?;
+        let writer = sqlite_pool(1).connect(url).await.map_err(DbError::Connect)?;
         Ok((
-            Db {
-                pool,
-                backend: Backend::Sqlite,
-                write_turn: Default::default(),
-                categories: Default::default(),
-            },
+            Db { pool, backend: Backend::Sqlite, writer, categories: Default::default() },
             SessionPool::Sqlite(sessions),
         ))
     } else {
@@ -139,15 +127,29 @@ pub async fn connect(url: &str) -> Result<(Db, SessionPool), DbError> {
             .await
             .map_err(DbError::Connect)?;
         Ok((
-            Db {
-                pool,
-                backend: Backend::Postgres,
-                write_turn: Default::default(),
-                categories: Default::default(),
-            },
+            Db { writer: pool.clone(), pool, backend: Backend::Postgres, categories: Default::default() },
             SessionPool::Postgres(sessions),
         ))
     }
+}
+
+/// The shop's own SQLite connections, `size` of them.
+///
+/// A local file does not go away under a connection, so a connection is not pinged before it
+/// is handed out (sqlx's default): each ping is a round trip to the connection's worker thread,
+/// one more per query (sqlx still pings it as it goes back to the pool, to find connections a
+/// cancelled query left in a bad state).
+fn sqlite_pool(size: u32) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .max_connections(size)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .test_before_acquire(false)
+        .after_connect(|conn, _meta| {
+            Box::pin(async move {
+                conn.execute(SQLITE_CONNECTION_PRAGMAS).await?;
+                Ok(())
+            })
+        })
 }
 
 /// Runs the numbered migrations under `migrations/<backend>/`, embedded at build time.
@@ -170,8 +172,7 @@ impl Db {
     /// left the connection in a transaction no one would end: on SQLite holding the write
     /// lock, so that every later write failed (tests/cancelled_requests.rs).
     pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
-        let turn = self.write_turn().await;
-        let pool = self.pool.clone();
+        let pool = self.writer.clone();
         let backend = self.backend;
         let begin = tokio::spawn(async move {
             match backend {
@@ -180,16 +181,13 @@ impl Db {
             }
         });
         let tx = begin.await.map_err(|_| sqlx::Error::WorkerCrashed)??;
-        Ok(WriteTx { tx, _turn: turn })
+        Ok(WriteTx { tx })
     }
 
-    /// SQLite's writers' turn (nothing to wait for on PostgreSQL), for a write that is a single
-    /// statement run on the pool: atomic on its own, it needs no transaction, only its turn.
-    pub async fn write_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
-        match self.backend {
-            Backend::Sqlite => Some(self.write_turn.clone().lock_owned().await),
-            Backend::Postgres => None,
-        }
+    /// The connection for a write that is a single statement: atomic on its own, it needs no
+    /// transaction, only the writer's connection (on SQLite, its turn).
+    pub async fn write_conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>, sqlx::Error> {
+        self.writer.acquire().await
     }
 
     /// True while the database answers, within `PING_TIMEOUT`.
