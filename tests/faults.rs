@@ -839,8 +839,11 @@ async fn stock_by_product(url: &str) -> BTreeMap<i64, i64> {
     rows(url, "SELECT id, stock FROM products ORDER BY id").await.into_iter().map(|r| (r[0], r[1])).collect()
 }
 
+/// An order as these tests read it back: `(order id, user id, [(product_id, quantity)])`.
+type StoredOrder = (i64, i64, Vec<(i64, i64)>);
+
 /// Orders whose key starts with `prefix`: `key -> (order id, user id, [(product_id, quantity)])`.
-async fn orders_with_prefix(url: &str, prefix: &str) -> BTreeMap<String, (i64, i64, Vec<(i64, i64)>)> {
+async fn orders_with_prefix(url: &str, prefix: &str) -> BTreeMap<String, StoredOrder> {
     use sqlx::{Connection, Row};
     sqlx::any::install_default_drivers();
     let mut conn = sqlx::AnyConnection::connect(url).await.unwrap();
@@ -854,7 +857,7 @@ async fn orders_with_prefix(url: &str, prefix: &str) -> BTreeMap<String, (i64, i
     .await
     .unwrap();
     let _ = conn.close().await;
-    let mut orders: BTreeMap<String, (i64, i64, Vec<(i64, i64)>)> = BTreeMap::new();
+    let mut orders: BTreeMap<String, StoredOrder> = BTreeMap::new();
     for row in found {
         let key: String = row.try_get(0).unwrap();
         let entry =
@@ -899,7 +902,7 @@ async fn assert_round_consistent(
     stock_before: &BTreeMap<i64, i64>,
     carts_before: &BTreeMap<i64, Vec<(i64, i64)>>,
     when: &str,
-) -> BTreeMap<String, (i64, i64, Vec<(i64, i64)>)> {
+) -> BTreeMap<String, StoredOrder> {
     assert_orders_are_whole(url, when).await;
     let orders = orders_with_prefix(url, prefix).await;
     let stock_now = stock_by_product(url).await;

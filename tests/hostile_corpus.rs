@@ -671,7 +671,7 @@ fn malformed_json(c: &Creds, keys: &Keys, out: &mut Vec<Case>) {
         for body in variants {
             let mut entry = case("malformed_json", target.method, target.path.clone()).json(body);
             if let Some((name, value)) = &target.credential {
-                entry = entry.header(*name, value);
+                entry = entry.header(name, value);
             }
             if target.needs_key {
                 entry = entry.key(keys.next());
@@ -1832,8 +1832,7 @@ fn methods(c: &Creds, keys: &Keys, out: &mut Vec<Case>) {
 
 fn server_fn_args(c: &Creds, keys: &Keys, out: &mut Vec<Case>) {
     let cat = "server_fn_args";
-    let user =
-        |path: &str, form: &str| case(cat, "POST", path.to_string()).form(form.to_string()).cookie(&c.user);
+    let user = |path: &str, form: &str| case(cat, "POST", path.to_string()).form(form).cookie(&c.user);
     let max = i64::MAX;
     for form in [
         "".to_string(),

@@ -103,9 +103,9 @@ mod tests {
 
     fn app() -> Router {
         Router::new()
-            .route("/api/v1/stuck", get(|| std::future::pending::<&'static str>()))
+            .route("/api/v1/stuck", get(std::future::pending::<&'static str>))
             .route("/api/v1/quick", get(|| async { "quick" }))
-            .route("/stuck-page", get(|| std::future::pending::<&'static str>()))
+            .route("/stuck-page", get(std::future::pending::<&'static str>))
             .layer(axum::middleware::from_fn(|request: Request, next: Next| {
                 within(Duration::from_millis(100), request, next)
             }))
