@@ -161,53 +161,65 @@ async fn decoy_hash() -> String {
 struct UserRow {
     user: User,
     password_hash: String,
-    credentials_valid_from: i64,
 }
 
-async fn user_by(db: &Db, column: &str, value: SqlValue<'_>) -> Result<Option<UserRow>, AppError> {
-    let sql = format!(
-        "SELECT id, email, name, password_hash, credentials_valid_from FROM users WHERE {column} = $1"
-    );
-    let query = sqlx::query(&sql);
-    let query = match value {
-        SqlValue::Int(v) => query.bind(v),
-        SqlValue::Text(v) => query.bind(v),
-    };
-    let Some(row) = query.fetch_optional(&db.pool).await? else {
+/// The user with this email (its lowercase form, `email_key`), with their password's hash.
+async fn user_by_email(db: &Db, email_key: &str) -> Result<Option<UserRow>, AppError> {
+    let row = sqlx::query("SELECT id, email, name, password_hash FROM users WHERE email_key = $1")
+        .bind(email_key)
+        .fetch_optional(&db.pool)
+        .await?;
+    let Some(row) = row else {
         return Ok(None);
     };
     Ok(Some(UserRow {
         user: User { id: row.try_get("id")?, email: row.try_get("email")?, name: row.try_get("name")? },
         password_hash: row.try_get("password_hash")?,
-        credentials_valid_from: row.try_get("credentials_valid_from")?,
     }))
 }
 
-enum SqlValue<'a> {
-    Int(i64),
-    Text(&'a str),
+/// A signed-in user, as the credential resolver finds them: with their saved cart's id, read
+/// in the same query (`None` until their first cart; a user's cart, once made, is never
+/// replaced: placing an order empties it).
+pub type SignedInUser = (User, Option<String>);
+
+/// The user behind a session, if the user still exists and the session was signed in at or
+/// after their last "sign out everywhere"; with their cart's id, in one round trip.
+pub async fn user_for_credential(
+    db: &Db,
+    user_id: i64,
+    issued_at: i64,
+) -> Result<Option<SignedInUser>, AppError> {
+    let row = sqlx::query(
+        "SELECT u.id, u.email, u.name, c.id AS cart_id FROM users u \
+         LEFT JOIN carts c ON c.user_id = u.id \
+         WHERE u.id = $1 AND u.credentials_valid_from <= $2",
+    )
+    .bind(user_id)
+    .bind(issued_at)
+    .fetch_optional(&db.pool)
+    .await?;
+    row.map(|row| signed_in_user(&row)).transpose()
 }
 
-/// The user behind a credential, if the user still exists and the credential was issued at or
-/// after their last "sign out everywhere".
-pub async fn user_for_credential(db: &Db, user_id: i64, issued_at: i64) -> Result<Option<User>, AppError> {
-    Ok(user_by(db, "id", SqlValue::Int(user_id))
-        .await?
-        .filter(|row| issued_at >= row.credentials_valid_from)
-        .map(|row| row.user))
+fn signed_in_user(row: &sqlx::any::AnyRow) -> Result<SignedInUser, AppError> {
+    let user = User { id: row.try_get("id")?, email: row.try_get("email")?, name: row.try_get("name")? };
+    Ok((user, row.try_get("cart_id")?))
 }
 
 /// The user behind a token, in one round trip: the user must exist, the token must have been
 /// issued at or after their last "sign out everywhere", and its `jti` must not be revoked.
 /// Both checks read the shared database, so a revocation on any instance counts at once on all.
+/// With the user's cart's id, read in the same query.
 pub async fn user_for_token(
     db: &Db,
     user_id: i64,
     issued_at: i64,
     jti: &str,
-) -> Result<Option<User>, AppError> {
+) -> Result<Option<SignedInUser>, AppError> {
     let row = sqlx::query(
-        "SELECT u.id, u.email, u.name FROM users u \
+        "SELECT u.id, u.email, u.name, c.id AS cart_id FROM users u \
+         LEFT JOIN carts c ON c.user_id = u.id \
          WHERE u.id = $1 AND u.credentials_valid_from <= $2 \
          AND NOT EXISTS (SELECT 1 FROM revoked_tokens r WHERE r.jti = $3)",
     )
@@ -216,14 +228,7 @@ pub async fn user_for_token(
     .bind(jti)
     .fetch_optional(&db.pool)
     .await?;
-    match row {
-        Some(row) => Ok(Some(User {
-            id: row.try_get("id")?,
-            email: row.try_get("email")?,
-            name: row.try_get("name")?,
-        })),
-        None => Ok(None),
-    }
+    row.map(|row| signed_in_user(&row)).transpose()
 }
 
 pub async fn register(
@@ -236,7 +241,7 @@ pub async fn register(
     let (email, name) = super::check_registration(email, password, name)?;
     let email_key = email.to_lowercase();
     super::limits::registration_attempt(state, client, &email_key).await?;
-    if user_by(&state.db, "email_key", SqlValue::Text(&email_key)).await?.is_some() {
+    if user_by_email(&state.db, &email_key).await?.is_some() {
         return Err(AppError::EmailTaken);
     }
     let hash = hash_password(password.to_string()).await?;
@@ -274,7 +279,7 @@ pub async fn authenticate(
     super::limits::sign_in_attempt(state, client, &bucket_email).await?;
     let password_ok = |p: &str| !p.is_empty() && p.chars().count() <= super::MAX_PASSWORD_CHARS;
     let row = if email_key.len() <= 254 && !email_key.contains('\0') {
-        user_by(&state.db, "email_key", SqlValue::Text(&email_key)).await?
+        user_by_email(&state.db, &email_key).await?
     } else {
         None
     };

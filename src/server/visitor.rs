@@ -36,6 +36,8 @@ pub struct Visitor {
     session: Session,
     headers: HeaderMap,
     pub user: Option<User>,
+    /// A signed-in user's saved cart, read with the user (`None`: not made yet).
+    user_cart: Option<String>,
     credential: Credential,
 }
 
@@ -58,7 +60,7 @@ impl Visitor {
                 .ok_or(AppError::Unauthenticated)?;
             let claims = service::decode_token(&state.jwt, token)?;
             let user_id: i64 = claims.sub.parse().map_err(|_| AppError::Unauthenticated)?;
-            let user = service::user_for_token(&db, user_id, claims.iat, &claims.jti)
+            let (user, user_cart) = service::user_for_token(&db, user_id, claims.iat, &claims.jti)
                 .await?
                 .ok_or(AppError::Unauthenticated)?;
             return Ok(Visitor {
@@ -66,6 +68,7 @@ impl Visitor {
                 session,
                 headers,
                 user: Some(user),
+                user_cart,
                 credential: Credential::Token(claims),
             });
         }
@@ -74,9 +77,15 @@ impl Visitor {
             let fresh = super::unix_now() < auth_at + state.config.session_absolute_secs;
             let user = if fresh { service::user_for_credential(&db, user_id, auth_at).await? } else { None };
             return match user {
-                Some(user) => {
-                    let visitor =
-                        Visitor { db, session, headers, user: Some(user), credential: Credential::Session };
+                Some((user, user_cart)) => {
+                    let visitor = Visitor {
+                        db,
+                        session,
+                        headers,
+                        user: Some(user),
+                        user_cart,
+                        credential: Credential::Session,
+                    };
                     visitor.hold_to_absolute_expiry(state, auth_at);
                     visitor.keep_alive(state).await?;
                     Ok(visitor)
@@ -84,11 +93,19 @@ impl Visitor {
                 None => {
                     // Signed out elsewhere, expired, or the user is gone: the session is over.
                     session.flush().await?;
-                    Ok(Visitor { db, session, headers, user: None, credential: Credential::Guest })
+                    Ok(Visitor {
+                        db,
+                        session,
+                        headers,
+                        user: None,
+                        user_cart: None,
+                        credential: Credential::Guest,
+                    })
                 }
             };
         }
-        let visitor = Visitor { db, session, headers, user: None, credential: Credential::Guest };
+        let visitor =
+            Visitor { db, session, headers, user: None, user_cart: None, credential: Credential::Guest };
         if visitor.session.id().is_some() && visitor.session.get::<String>(CART_KEY).await?.is_some() {
             visitor.keep_alive(state).await?;
         }
@@ -151,7 +168,11 @@ impl Visitor {
     /// The visitor's cart, if they have one: the user's saved cart, or the guest's.
     pub async fn cart_id(&self) -> Result<Option<String>, AppError> {
         match &self.user {
-            Some(user) => crate::cart::service::user_cart_id(&self.db, user.id).await,
+            // Read with the user; made later in this request if it was not there then.
+            Some(user) if self.user_cart.is_none() => {
+                crate::cart::service::user_cart_id(&self.db, user.id).await
+            }
+            Some(_) => Ok(self.user_cart.clone()),
             None => self.guest_cart_id().await,
         }
     }
@@ -160,6 +181,9 @@ impl Visitor {
     /// session, which is what sets the session cookie.
     pub async fn cart_id_or_new(&self) -> Result<String, AppError> {
         if let Some(user) = &self.user {
+            if let Some(id) = &self.user_cart {
+                return Ok(id.clone());
+            }
             return crate::cart::service::user_cart_id_or_new(&self.db, user.id).await;
         }
         if let Some(id) = self.guest_cart_id().await? {
