@@ -27,6 +27,11 @@ THREADS = int(os.environ.get("BENCH_THREADS", "2"))
 ADDR = os.environ.get("BENCH_ADDR", "127.0.0.1:3200")
 BASE = f"http://{ADDR}"
 USERS = int(os.environ.get("BENCH_USERS", "300"))
+# BENCH_BIN: the server binary to measure (default target/release/shop). To compare two builds,
+# copy each binary elsewhere and point BENCH_BIN at the copies in turn: copying one over
+# target/release/shop writes through cargo's hard link into target/release/deps, and cargo
+# then takes the copy for an up-to-date build of whatever the sources are.
+BIN = Path(os.environ.get("BENCH_BIN", ROOT / "target" / "release" / "shop"))
 # BENCH_SCENARIOS=ssr_home,add_token runs only those (for trying a change; the goals need all).
 ONLY = [name for name in os.environ.get("BENCH_SCENARIOS", "").split(",") if name]
 SCENARIOS = ("static", "ssr_home", "ssr_product", "cart_session", "cart_token", "add_session", "add_token")
@@ -71,7 +76,7 @@ def start_server(database):
     )
     env.pop("JWT_SECRET", None)
     log = open(OUT / "server.log", "w")
-    process = subprocess.Popen([str(ROOT / "target" / "release" / "shop")], cwd=ROOT, env=env, stdout=log, stderr=log)
+    process = subprocess.Popen([str(BIN)], cwd=ROOT, env=env, stdout=log, stderr=log)
     deadline = time.time() + 60
     while time.time() < deadline:
         try:
@@ -264,7 +269,9 @@ def main():
     OUT.mkdir(parents=True)
     database = OUT / "shop.db"
 
-    say(f"starting the release shop on {BASE} (fresh database {database})")
+    if not BIN.is_file():
+        sys.exit(f"{BIN} is missing: `make release` builds it")
+    say(f"starting {BIN} on {BASE} (fresh database {database})")
     server = start_server(database)
     try:
         fill_database(database)
