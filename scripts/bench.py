@@ -261,6 +261,8 @@ def main():
     for tool in ("wrk", "brotli"):
         if not shutil.which(tool):
             sys.exit(f"{tool} is missing: `make bench` installs it")
+    if not BIN.is_file():
+        sys.exit(f"{BIN} is missing: `make release` builds it")
     unknown = [name for name in ONLY if name not in SCENARIOS]
     if unknown:
         sys.exit(f"unknown scenarios {unknown}: choose from {list(SCENARIOS)}")
@@ -269,8 +271,6 @@ def main():
     OUT.mkdir(parents=True)
     database = OUT / "shop.db"
 
-    if not BIN.is_file():
-        sys.exit(f"{BIN} is missing: `make release` builds it")
     say(f"starting {BIN} on {BASE} (fresh database {database})")
     server = start_server(database)
     try:
