@@ -83,8 +83,11 @@ async fn count(db: &Db, bucket: &str, limit: u32, window_secs: i64) -> Result<()
     .bind(bucket)
     .bind(now)
     .bind(now - window_secs)
-    .fetch_one(&db.pool)
-    .await?;
+    // To the statement's end, so SQLite checkpoints its log after the commit (server::db).
+    .fetch_all(&db.pool)
+    .await?
+    .pop()
+    .ok_or(AppError::Internal)?;
     if hits > i64::from(limit) {
         let retry_after = (window_start + window_secs - now).max(1) as u64;
         tracing::warn!(bucket = bucket_kind(bucket), retry_after, "rate limit reached");

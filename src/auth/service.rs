@@ -254,8 +254,10 @@ pub async fn register(
     .bind(&name)
     .bind(&hash)
     .bind(unix_now())
-    .fetch_optional(&state.db.pool)
-    .await?;
+    // To the statement's end, so SQLite checkpoints its log after the commit (server::db).
+    .fetch_all(&state.db.pool)
+    .await?
+    .pop();
     // Two registrations racing for one address: the loser is told the address is taken.
     let Some(row) = inserted else {
         return Err(AppError::EmailTaken);

@@ -102,8 +102,10 @@ pub async fn add(db: &Db, visitor: &Visitor, product_id: i64, quantity: i64) -> 
     .bind(quantity)
     .bind(unix_now_ms())
     .bind(MAX_LINE_QUANTITY)
-    .fetch_optional(&mut *writer)
-    .await?;
+    // To the statement's end, so SQLite checkpoints its log after the commit (server::db).
+    .fetch_all(&mut *writer)
+    .await?
+    .pop();
     drop(writer);
     if updated.is_none() {
         let product = catalog::service::by_id(db, product_id).await?;

@@ -1,5 +1,13 @@
 //! The database: one `AnyPool` for the shop's own queries (the same SQL runs on SQLite and
 //! PostgreSQL), and a concrete pool of the same database for the session store.
+//!
+//! A rule for every write that returns rows (`RETURNING`): read it with `fetch_all`, never
+//! `fetch_one` or `fetch_optional`. Those stop SQLite's statement at its first row; the write
+//! still commits, but SQLite runs what follows a commit (its automatic checkpoint, which copies
+//! the write-ahead log into the database and lets the log start over) only when a statement
+//! runs to its end. An add to the cart was such a write: under a stream of adds the log was
+//! never checkpointed, grew past 400 MB in 20 seconds, and every read searched all of it
+//! (`make bench`, README "Performance"; tests/api_cart.rs).
 
 use crate::catalog::service::CategoryCache;
 use sqlx::{
@@ -87,12 +95,11 @@ const PING_TIMEOUT: Duration = Duration::from_secs(2);
 /// crash of the machine can undo the last commits before a checkpoint. SQLite recommends it for
 /// WAL; it makes a write about a disk flush cheaper (`make bench`, README "Performance").
 ///
-/// `journal_size_limit`: SQLite reuses its write-ahead log's file rather than shrink it, and
-/// while reads never stop (a shop under load) no checkpoint can start the log over, so it grows
-/// for as long as the load lasts (195–280 MB under `make bench`'s adds, for a 0.5 MB database).
-/// With a limit, the first commit after the log is started over cuts the file back to it. The
-/// limit is four times the log's usual size (a checkpoint every 1000 pages of 4 KiB), so a
-/// shop that is not starving its checkpoints never cuts at all.
+/// `journal_size_limit`: SQLite reuses its write-ahead log's file rather than shrink it, so a
+/// log that grew (while a long read kept a checkpoint from starting it over, or before the rule
+/// above was kept) kept its size for good. With a limit, the first commit after the log is
+/// started over cuts the file back to it. The limit is four times the log's usual size (a
+/// checkpoint every 1000 pages of 4 KiB), so in the usual run of things it never cuts at all.
 const SQLITE_CONNECTION_PRAGMAS: &str = "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
      PRAGMA synchronous = NORMAL; PRAGMA journal_size_limit = 16777216;";
 /// What `journal_size_limit` keeps the write-ahead log's file to, once it can.
