@@ -227,6 +227,22 @@ mod tests {
         sqlx::query(sql).execute(&mut *conn).await.unwrap();
     }
 
+    /// The SQLite the shop is built with keeps no memory statistics and gives each connection
+    /// a page cache of its own: both were a process-wide lock (.cargo/config.toml).
+    #[tokio::test]
+    async fn sqlite_is_built_without_process_wide_locks() {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, _sessions) =
+            connect(&format!("sqlite://{}", dir.path().join("shop.db").display())).await.unwrap();
+        let used = |option: &'static str| {
+            sqlx::query_scalar::<_, i64>("SELECT sqlite_compileoption_used($1)")
+                .bind(option)
+                .fetch_one(&db.pool)
+        };
+        assert_eq!(used("DEFAULT_MEMSTATUS=0").await.unwrap(), 1);
+        assert_eq!(used("ENABLE_MEMORY_MANAGEMENT").await.unwrap(), 0);
+    }
+
     /// The log grows while a reader keeps an old snapshot (as reads that never stop do under
     /// load), and is cut back to the limit once the reader lets go, on the next writes.
     #[tokio::test]
