@@ -94,15 +94,14 @@ const PING_TIMEOUT: Duration = Duration::from_secs(2);
 /// shop (the operating system has it), and the file is never corrupted, but a power cut or a
 /// crash of the machine can undo the last commits before a checkpoint. SQLite recommends it for
 /// WAL; it makes a write about a disk flush cheaper (`make bench`, README "Performance").
-///
-/// `journal_size_limit`: SQLite reuses its write-ahead log's file rather than shrink it, so a
-/// log that grew (while a long read kept a checkpoint from starting it over, or before the rule
-/// above was kept) kept its size for good. With a limit, the first commit after the log is
-/// started over cuts the file back to it. The limit is four times the log's usual size (a
-/// checkpoint every 1000 pages of 4 KiB), so in the usual run of things it never cuts at all.
-const SQLITE_CONNECTION_PRAGMAS: &str = "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
-     PRAGMA synchronous = NORMAL; PRAGMA journal_size_limit = 16777216;";
-/// What `journal_size_limit` keeps the write-ahead log's file to, once it can.
+const SQLITE_CONNECTION_PRAGMAS: &str =
+    "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
+/// `journal_size_limit`, set on each SQLite connection too. SQLite reuses its write-ahead log's
+/// file rather than shrink it, so a log that grew (while a long read kept a checkpoint from
+/// starting it over, or before the rule above was kept) kept its size for good. With a limit,
+/// the first commit after the log is started over cuts the file back to it. The limit is four
+/// times the log's usual size (a checkpoint every 1000 pages of 4 KiB), so in the usual run of
+/// things it never cuts at all.
 pub const WAL_SIZE_LIMIT_BYTES: u64 = 16 * 1024 * 1024;
 
 pub async fn connect(url: &str) -> Result<(Db, SessionPool), DbError> {
@@ -164,6 +163,7 @@ fn sqlite_pool(size: u32) -> AnyPoolOptions {
         .after_connect(|conn, _meta| {
             Box::pin(async move {
                 conn.execute(SQLITE_CONNECTION_PRAGMAS).await?;
+                conn.execute(format!("PRAGMA journal_size_limit = {WAL_SIZE_LIMIT_BYTES}").as_str()).await?;
                 Ok(())
             })
         })
@@ -243,8 +243,8 @@ mod tests {
         assert_eq!(used("ENABLE_MEMORY_MANAGEMENT").await.unwrap(), 0);
     }
 
-    /// The log grows while a reader keeps an old snapshot (as reads that never stop do under
-    /// load), and is cut back to the limit once the reader lets go, on the next writes.
+    /// The log grows while a long read keeps its old snapshot (no checkpoint can start the log
+    /// over), and is cut back to the limit once the reader lets go, on the next writes.
     #[tokio::test]
     async fn the_write_ahead_log_is_cut_back_once_no_reader_holds_it() {
         let dir = tempfile::tempdir().unwrap();
