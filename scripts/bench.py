@@ -91,7 +91,7 @@ def start_server(database):
 
 
 def fill_database(database):
-    """A larger catalogue (the seed's 35 products plus EXTRA_PRODUCTS), stock to spare for the
+    """A larger catalogue (the seed's 30 products plus EXTRA_PRODUCTS), stock to spare for the
     add-to-cart scenarios. Written straight into the database the server has just migrated."""
     import sqlite3
 
