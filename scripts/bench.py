@@ -20,7 +20,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "target" / "bench"
+# BENCH_OUT: where the run's database, wrk outputs and summary.json go (the benchmark's own
+# check, scripts/check_bench.py, runs it into a folder of its own).
+OUT = Path(os.environ.get("BENCH_OUT", ROOT / "target" / "bench"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "64"))
 THREADS = int(os.environ.get("BENCH_THREADS", "2"))
