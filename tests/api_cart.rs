@@ -285,3 +285,58 @@ async fn a_stream_of_adds_keeps_the_write_ahead_log_checkpointed() {
     // adds here write about 2,900 pages, so a log that was never checkpointed is 12 MB.
     assert!(size < 6 << 20, "the write-ahead log grew to {size} bytes");
 }
+
+/// A written line records itself on its cart (`updated_at`, whole seconds, for a shop that
+/// clears abandoned carts), but writes the cart's row at most once a second: a stream of adds
+/// to one cart then writes the line's page, not the cart's too, for each add. A trigger of the
+/// test's own counts the writes to the cart's row.
+#[tokio::test]
+async fn a_written_line_touches_its_cart_at_most_once_a_second() {
+    let app = TestApp::new().await;
+    let client = app.client();
+    assert_eq!(client.add(APPLE, 1).await.status, StatusCode::OK);
+    app.sql("UPDATE carts SET updated_at = 1000000000").await;
+    if common::on_postgres() {
+        app.sql("CREATE TABLE test_cart_writes (at BIGINT)").await;
+        app.sql(
+            "CREATE FUNCTION test_count_cart_writes() RETURNS trigger LANGUAGE plpgsql AS $$ \
+             BEGIN INSERT INTO test_cart_writes VALUES (1); RETURN NULL; END $$",
+        )
+        .await;
+        app.sql(
+            "CREATE TRIGGER test_count_cart_writes AFTER UPDATE ON carts \
+             FOR EACH ROW EXECUTE FUNCTION test_count_cart_writes()",
+        )
+        .await;
+    } else {
+        app.sql("CREATE TABLE test_cart_writes (at INTEGER)").await;
+        app.sql(
+            "CREATE TRIGGER test_count_cart_writes AFTER UPDATE ON carts \
+             BEGIN INSERT INTO test_cart_writes VALUES (1); END",
+        )
+        .await;
+    }
+    let now = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+    // Start early in a clock second, so that the adds most likely fall within one.
+    let into_second = now().subsec_millis();
+    if into_second > 200 {
+        tokio::time::sleep(std::time::Duration::from_millis(u64::from(1000 - into_second))).await;
+    }
+    let first = now().as_secs() as i64;
+    let adds = 6;
+    for _ in 0..adds {
+        assert_eq!(client.add(BANANA, 1).await.status, StatusCode::OK);
+    }
+    let last = now().as_secs() as i64;
+    assert_eq!(lines(&client.cart().await), vec![("apple".to_string(), 1), ("banana".to_string(), adds)]);
+
+    // PostgreSQL rounds the epoch to the nearest second, SQLite truncates: one more either way.
+    let touched = app.sql_i64("SELECT updated_at FROM carts").await;
+    assert!((first..=last + 1).contains(&touched), "updated_at {touched}, adds from {first} to {last}");
+    let writes = app.sql_i64("SELECT COUNT(*) FROM test_cart_writes").await;
+    let seconds = last - first + 2;
+    assert!(
+        (1..=seconds).contains(&writes),
+        "{adds} adds within {seconds} clock second(s) wrote the cart's row {writes} times"
+    );
+}
