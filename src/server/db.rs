@@ -12,11 +12,13 @@
 use crate::catalog::service::CategoryCache;
 use sqlx::{
     any::AnyPoolOptions,
+    pool::PoolConnection,
     postgres::PgPoolOptions,
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
-    AnyPool, Executor, PgPool, SqlitePool,
+    Any, AnyConnection, AnyPool, Executor, PgPool, SqlitePool,
 };
 use std::{str::FromStr, sync::Arc, time::Duration};
+use tokio::sync::OwnedMutexGuard;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -28,43 +30,139 @@ pub enum Backend {
 pub struct Db {
     pub pool: AnyPool,
     pub backend: Backend,
-    /// Where the cart's and the orders' writes run (`write_conn`, `begin_write`). On SQLite, a
-    /// pool of one connection: SQLite has one writer at a time, so writers queue for that
-    /// connection, first come first served, instead of in SQLite's busy handler (which sleeps
-    /// and retries, up to 100 ms a sleep, and made the slowest writes wait hundreds of
-    /// milliseconds under load); and a writer's turn is the statement alone, never a wait for
-    /// one of the readers' connections. On PostgreSQL, the shared pool.
-    writer: AnyPool,
+    /// Where the cart's and the orders' writes run (`write_conn`, `begin_write`).
+    writer: Writer,
     /// The catalogue's categories and their counts, shared by every request (`catalog::service`).
     pub categories: Arc<CategoryCache>,
 }
 
-/// A transaction that will write (`Db::begin_write`); on SQLite it holds the writer's
-/// connection until it commits or rolls back. Used as the connection it runs on (`&mut *tx`).
-pub struct WriteTx {
-    tx: sqlx::Transaction<'static, sqlx::Any>,
+/// Where writes run.
+///
+/// On SQLite, one connection, opened at start and held for good behind a queue (a fair mutex):
+/// SQLite has one writer at a time, so writers wait their turn in the shop, first come first
+/// served, instead of in SQLite's busy handler (which sleeps and retries, up to 100 ms a sleep,
+/// and made the slowest writes wait hundreds of milliseconds under load), and a writer's turn
+/// is its own statements alone. Not a pool of one: sqlx's pool pings a connection each time it
+/// goes back (a round trip to the connection's worker thread), and with one writer that ping
+/// was part of every write's turn, a wait for every writer behind it.
+///
+/// On PostgreSQL, the shared pool: it takes writes side by side.
+#[derive(Clone)]
+enum Writer {
+    Held(Arc<tokio::sync::Mutex<AnyConnection>>),
+    Pool(AnyPool),
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Writer::Held(_) => "Writer::Held",
+            Writer::Pool(_) => "Writer::Pool",
+        })
+    }
+}
+
+/// The writer's connection for one write (`Db::write_conn`), used as a connection
+/// (`&mut *conn`); on SQLite, the writer's turn, until it is dropped.
+pub enum WriteConn {
+    Held(OwnedMutexGuard<AnyConnection>),
+    Pooled(PoolConnection<Any>),
+}
+
+impl std::ops::Deref for WriteConn {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        match self {
+            WriteConn::Held(conn) => conn,
+            WriteConn::Pooled(conn) => conn,
+        }
+    }
+}
+
+impl std::ops::DerefMut for WriteConn {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        match self {
+            WriteConn::Held(conn) => conn,
+            WriteConn::Pooled(conn) => conn,
+        }
+    }
+}
+
+/// A transaction that will write (`Db::begin_write`), used as the connection it runs on
+/// (`&mut *tx`). Dropped without `commit`, it is rolled back.
+pub enum WriteTx {
+    Held(HeldTx),
+    Pooled(sqlx::Transaction<'static, Any>),
+}
+
+/// A transaction on SQLite's held writer connection: the writer's turn until it ends. Dropped
+/// while open (an error, a refusal, a request that went away), it is rolled back by a task of
+/// its own, which keeps the turn until the rollback is done, so the next writer always finds
+/// the connection outside any transaction.
+pub struct HeldTx {
+    conn: Option<OwnedMutexGuard<AnyConnection>>,
+}
+
+impl HeldTx {
+    fn conn(&mut self) -> &mut AnyConnection {
+        self.conn.as_mut().expect("an open transaction has its connection")
+    }
+
+    /// Runs `COMMIT` or `ROLLBACK`. The turn is given up only once it has run; if it fails, or
+    /// this is dropped before it has, `Drop` rolls back (a rollback with nothing to roll back
+    /// is a harmless error).
+    async fn end(mut self, statement: &'static str) -> Result<(), sqlx::Error> {
+        self.conn().execute(statement).await?;
+        self.conn = None;
+        Ok(())
+    }
+}
+
+impl Drop for HeldTx {
+    fn drop(&mut self) {
+        let (Some(mut conn), Ok(runtime)) = (self.conn.take(), tokio::runtime::Handle::try_current()) else {
+            return;
+        };
+        runtime.spawn(async move {
+            if let Err(error) = conn.execute("ROLLBACK").await {
+                tracing::debug!(%error, "rolling back a dropped write");
+            }
+        });
+    }
 }
 
 impl WriteTx {
     pub async fn commit(self) -> Result<(), sqlx::Error> {
-        self.tx.commit().await
+        match self {
+            WriteTx::Held(tx) => tx.end("COMMIT").await,
+            WriteTx::Pooled(tx) => tx.commit().await,
+        }
     }
 
     pub async fn rollback(self) -> Result<(), sqlx::Error> {
-        self.tx.rollback().await
+        match self {
+            WriteTx::Held(tx) => tx.end("ROLLBACK").await,
+            WriteTx::Pooled(tx) => tx.rollback().await,
+        }
     }
 }
 
 impl std::ops::Deref for WriteTx {
-    type Target = sqlx::AnyConnection;
-    fn deref(&self) -> &Self::Target {
-        &self.tx
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        match self {
+            WriteTx::Held(tx) => tx.conn.as_ref().expect("an open transaction has its connection"),
+            WriteTx::Pooled(tx) => tx,
+        }
     }
 }
 
 impl std::ops::DerefMut for WriteTx {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.tx
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        match self {
+            WriteTx::Held(tx) => tx.conn(),
+            WriteTx::Pooled(tx) => tx,
+        }
     }
 }
 
@@ -124,9 +222,16 @@ pub async fn connect(url: &str) -> Result<(Db, SessionPool), DbError> {
             .map_err(DbError::Connect)?;
         // The file now exists and is in WAL mode (a property of the file).
         let pool = sqlite_pool(8).connect(url).await.map_err(DbError::Connect)?;
+        // Taken out of its pool (with the pool's connection settings) and held for good.
         let writer = sqlite_pool(1).connect(url).await.map_err(DbError::Connect)?;
+        let writer = writer.acquire().await.map_err(DbError::Connect)?.detach();
         Ok((
-            Db { pool, backend: Backend::Sqlite, writer, categories: Default::default() },
+            Db {
+                pool,
+                backend: Backend::Sqlite,
+                writer: Writer::Held(Arc::new(tokio::sync::Mutex::new(writer))),
+                categories: Default::default(),
+            },
             SessionPool::Sqlite(sessions),
         ))
     } else {
@@ -143,7 +248,12 @@ pub async fn connect(url: &str) -> Result<(Db, SessionPool), DbError> {
             .await
             .map_err(DbError::Connect)?;
         Ok((
-            Db { writer: pool.clone(), pool, backend: Backend::Postgres, categories: Default::default() },
+            Db {
+                writer: Writer::Pool(pool.clone()),
+                pool,
+                backend: Backend::Postgres,
+                categories: Default::default(),
+            },
             SessionPool::Postgres(sessions),
         ))
     }
@@ -189,22 +299,27 @@ impl Db {
     /// left the connection in a transaction no one would end: on SQLite holding the write
     /// lock, so that every later write failed (tests/cancelled_requests.rs).
     pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
-        let pool = self.writer.clone();
-        let backend = self.backend;
+        let writer = self.writer.clone();
         let begin = tokio::spawn(async move {
-            match backend {
-                Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
-                Backend::Postgres => pool.begin().await,
+            match writer {
+                Writer::Held(conn) => {
+                    let mut tx = HeldTx { conn: Some(conn.lock_owned().await) };
+                    tx.conn().execute("BEGIN IMMEDIATE").await?;
+                    Ok(WriteTx::Held(tx))
+                }
+                Writer::Pool(pool) => Ok(WriteTx::Pooled(pool.begin().await?)),
             }
         });
-        let tx = begin.await.map_err(|_| sqlx::Error::WorkerCrashed)??;
-        Ok(WriteTx { tx })
+        begin.await.map_err(|_| sqlx::Error::WorkerCrashed)?
     }
 
     /// The connection for a write that is a single statement: atomic on its own, it needs no
     /// transaction, only the writer's connection (on SQLite, its turn).
-    pub async fn write_conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>, sqlx::Error> {
-        self.writer.acquire().await
+    pub async fn write_conn(&self) -> Result<WriteConn, sqlx::Error> {
+        Ok(match &self.writer {
+            Writer::Held(conn) => WriteConn::Held(conn.clone().lock_owned().await),
+            Writer::Pool(pool) => WriteConn::Pooled(pool.acquire().await?),
+        })
     }
 
     /// True while the database answers, within `PING_TIMEOUT`.
