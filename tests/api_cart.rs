@@ -340,3 +340,66 @@ async fn a_written_line_touches_its_cart_at_most_once_a_second() {
         "{adds} adds within {seconds} clock second(s) wrote the cart's row {writes} times"
     );
 }
+
+/// Adds from many visitors at once share the writer's turns (a turn writes every add waiting
+/// then, in one statement): each still lands once, in its own visitor's cart, adds to one line
+/// waiting in the same turn included (one statement cannot write a row twice).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_adds_of_many_visitors_each_land_once_in_their_own_cart() {
+    let app = TestApp::new().await;
+    let clients: Vec<_> = (0..16).map(|_| app.client()).collect();
+    for client in &clients {
+        assert_eq!(client.add(APPLE, 1).await.status, StatusCode::OK);
+    }
+    let mut adds = Vec::new();
+    for client in &clients {
+        for (product, quantity, times) in [(BANANA, 1, 6), (APPLE, 2, 3)] {
+            for _ in 0..times {
+                let client = client.clone();
+                adds.push(tokio::spawn(async move { client.add(product, quantity).await.status }));
+            }
+        }
+    }
+    for status in futures_join(adds.into_iter()).await {
+        assert_eq!(status, StatusCode::OK);
+    }
+    for client in &clients {
+        assert_eq!(lines(&client.cart().await), vec![("apple".to_string(), 7), ("banana".to_string(), 6)]);
+    }
+}
+
+/// Racing adds are refused exactly where the stock runs out, each on its own: 12 visitors each
+/// send 3 adds of a black truffle (2 in stock) at once, and each cart gets 2, with one 409 each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_adds_beyond_stock_are_refused_one_by_one() {
+    let app = TestApp::new().await;
+    let clients: Vec<_> = (0..12).map(|_| app.client()).collect();
+    let truffle = product_id(&clients[0], "black-truffle").await;
+    for client in &clients {
+        assert_eq!(client.add(APPLE, 1).await.status, StatusCode::OK);
+    }
+    let mut adds = Vec::new();
+    for (n, client) in clients.iter().enumerate() {
+        for _ in 0..3 {
+            let client = client.clone();
+            adds.push(tokio::spawn(async move { (n, client.add(truffle, 1).await.status) }));
+        }
+    }
+    let mut ok = vec![0; clients.len()];
+    let mut refused = vec![0; clients.len()];
+    for (n, status) in futures_join(adds.into_iter()).await {
+        match status {
+            StatusCode::OK => ok[n] += 1,
+            StatusCode::CONFLICT => refused[n] += 1,
+            other => panic!("visitor {n}: {other}"),
+        }
+    }
+    assert_eq!(ok, vec![2; clients.len()]);
+    assert_eq!(refused, vec![1; clients.len()]);
+    for client in &clients {
+        assert_eq!(
+            lines(&client.cart().await),
+            vec![("apple".to_string(), 1), ("black-truffle".to_string(), 2)]
+        );
+    }
+}

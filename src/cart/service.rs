@@ -10,7 +10,11 @@ use crate::{
     auth::GuestLine,
     catalog::{self, Product},
     error::AppError,
-    server::{db::Db, unix_now, unix_now_ms, visitor::Visitor},
+    server::{
+        db::{Db, WriteConn},
+        unix_now, unix_now_ms,
+        visitor::Visitor,
+    },
 };
 use sqlx::Row;
 
@@ -86,33 +90,173 @@ pub async fn add(db: &Db, visitor: &Visitor, product_id: i64, quantity: i64) -> 
             visitor.cart_id_or_new().await?
         }
     };
-    let mut writer = db.write_conn().await?;
-    let updated: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO cart_lines (cart_id, product_id, quantity, added_at) \
-         SELECT $1, p.id, $3, $4 FROM products p WHERE p.id = $2 AND p.stock >= $3 \
-         ON CONFLICT (cart_id, product_id) DO UPDATE \
-         SET quantity = cart_lines.quantity + excluded.quantity \
-         WHERE cart_lines.quantity + excluded.quantity <= $5 \
-         AND cart_lines.quantity + excluded.quantity <= \
-             (SELECT stock FROM products WHERE id = excluded.product_id) \
-         RETURNING quantity",
-    )
-    .bind(&cart_id)
-    .bind(product_id)
-    .bind(quantity)
-    .bind(unix_now_ms())
-    .bind(MAX_LINE_QUANTITY)
-    // To the statement's end, so SQLite checkpoints its log after the commit (server::db).
-    .fetch_all(&mut *writer)
-    .await?
-    .pop();
-    drop(writer);
-    if updated.is_none() {
+    let written = write_add(db, &cart_id, product_id, quantity).await?;
+    if !written {
         let product = catalog::service::by_id(db, product_id).await?;
         let current = line_quantity(db, &cart_id, product_id).await?;
         return Err(too_many(&product, current + quantity));
     }
     load(db, Some(&cart_id)).await
+}
+
+/// Adds waiting for the writer's turn. SQLite takes one write at a time, and each write is a
+/// round trip to the thread that runs the writer's connection, then back to the request's: under
+/// a stream of adds the turn, not the work in it, was the limit. So whoever gets the turn writes
+/// every add waiting then, in one statement (`add_statement`), and answers each (group commit).
+/// On PostgreSQL, which writes side by side, a turn is any pooled connection and the batches
+/// stay small.
+#[derive(Debug, Default)]
+pub struct AddQueue {
+    waiting: std::sync::Mutex<Vec<WaitingAdd>>,
+    next_ticket: std::sync::atomic::AtomicU64,
+}
+
+/// Most adds written in one statement (4 parameters each).
+const MAX_BATCH: usize = 64;
+
+#[derive(Debug)]
+struct WaitingAdd {
+    ticket: u64,
+    cart_id: String,
+    product_id: i64,
+    quantity: i64,
+    added_at: i64,
+    /// Whether the add was written (false: its guard refused it, and nothing was written).
+    answer: tokio::sync::oneshot::Sender<Result<bool, AppError>>,
+}
+
+impl AddQueue {
+    fn waiting(&self) -> std::sync::MutexGuard<'_, Vec<WaitingAdd>> {
+        self.waiting.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The adds for one statement: in the order they came, at most one per line (a statement
+    /// cannot write one row twice); the others wait for the next turn.
+    fn take_batch(&self) -> Vec<WaitingAdd> {
+        let mut waiting = self.waiting();
+        let mut batch: Vec<WaitingAdd> = Vec::new();
+        let mut rest = Vec::new();
+        for add in waiting.drain(..) {
+            let same_line = |b: &WaitingAdd| b.cart_id == add.cart_id && b.product_id == add.product_id;
+            if batch.len() < MAX_BATCH && !batch.iter().any(same_line) {
+                batch.push(add);
+            } else {
+                rest.push(add);
+            }
+        }
+        *waiting = rest;
+        batch
+    }
+
+    /// Takes the add back if no turn has taken it yet.
+    fn withdraw(&self, ticket: u64) -> bool {
+        let mut waiting = self.waiting();
+        let before = waiting.len();
+        waiting.retain(|add| add.ticket != ticket);
+        waiting.len() < before
+    }
+}
+
+/// Writes an add to the line, with the guards of `add_statement`; true when it was written.
+async fn write_add(db: &Db, cart_id: &str, product_id: i64, quantity: i64) -> Result<bool, AppError> {
+    use std::sync::atomic::Ordering;
+    let queue = &db.adds;
+    let ticket = queue.next_ticket.fetch_add(1, Ordering::Relaxed);
+    let (answer, mut answered) = tokio::sync::oneshot::channel();
+    queue.waiting().push(WaitingAdd {
+        ticket,
+        cart_id: cart_id.to_owned(),
+        product_id,
+        quantity,
+        added_at: unix_now_ms(),
+        answer,
+    });
+    // A request that goes away while its add still waits takes the add back with it.
+    struct Withdraw<'a>(&'a AddQueue, u64);
+    impl Drop for Withdraw<'_> {
+        fn drop(&mut self) {
+            self.0.withdraw(self.1);
+        }
+    }
+    let _withdraw = Withdraw(queue, ticket);
+    loop {
+        tokio::select! {
+            biased;
+            result = &mut answered => return result.unwrap_or(Err(AppError::Internal)),
+            conn = db.write_conn() => match conn {
+                Ok(conn) => {
+                    let batch = queue.take_batch();
+                    // In a task of its own, so that every add it took is written and answered
+                    // even if this request goes away meanwhile. This request's own add is in it,
+                    // or in a later turn's.
+                    if !batch.is_empty() {
+                        tokio::spawn(write_batch(conn, batch));
+                    }
+                }
+                Err(error) if queue.withdraw(ticket) => return Err(error.into()),
+                // Another request's turn has taken it: its answer is on the way.
+                Err(_) => {}
+            },
+        }
+    }
+}
+
+/// Writes the batch and answers each add in it. Should the statement fail, each add is tried on
+/// its own, so that one add's failure is that add's alone.
+async fn write_batch(mut conn: WriteConn, batch: Vec<WaitingAdd>) {
+    match add_statement(&mut conn, &batch).await {
+        Ok(written) => {
+            for add in batch {
+                let was_written = written.iter().any(|(c, p)| *c == add.cart_id && *p == add.product_id);
+                let _ = add.answer.send(Ok(was_written));
+            }
+        }
+        Err(error) if batch.len() == 1 => {
+            let error = AppError::from(error);
+            for add in batch {
+                let _ = add.answer.send(Err(error.clone()));
+            }
+        }
+        Err(_) => {
+            for add in batch {
+                let result = add_statement(&mut conn, std::slice::from_ref(&add)).await;
+                let _ = add.answer.send(result.map(|written| !written.is_empty()).map_err(AppError::from));
+            }
+        }
+    }
+}
+
+/// One guarded statement for the batch: each add is written only if its product has the stock
+/// for it and the line stays within stock and `MAX_LINE_QUANTITY`; a refused add writes
+/// nothing. Returns the lines written (cart id, product id).
+async fn add_statement(
+    conn: &mut WriteConn,
+    batch: &[WaitingAdd],
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    let mut values = String::new();
+    for i in 0..batch.len() {
+        let first = 2 + 4 * i;
+        let comma = if i == 0 { "" } else { ", " };
+        values.push_str(&format!("{comma}(${first}, ${}, ${}, ${})", first + 1, first + 2, first + 3));
+    }
+    // `column1`… are the names SQLite and PostgreSQL both give a VALUES list's columns.
+    let sql = format!(
+        "INSERT INTO cart_lines (cart_id, product_id, quantity, added_at) \
+         SELECT v.column1, p.id, v.column3, v.column4 FROM (VALUES {values}) AS v \
+         JOIN products p ON p.id = v.column2 WHERE p.stock >= v.column3 \
+         ON CONFLICT (cart_id, product_id) DO UPDATE \
+         SET quantity = cart_lines.quantity + excluded.quantity \
+         WHERE cart_lines.quantity + excluded.quantity <= $1 \
+         AND cart_lines.quantity + excluded.quantity <= \
+             (SELECT stock FROM products WHERE id = excluded.product_id) \
+         RETURNING cart_id, product_id"
+    );
+    let mut query = sqlx::query_as::<_, (String, i64)>(&sql).bind(MAX_LINE_QUANTITY);
+    for add in batch {
+        query = query.bind(&add.cart_id).bind(add.product_id).bind(add.quantity).bind(add.added_at);
+    }
+    // To the statement's end, so SQLite checkpoints its log after the commit (server::db).
+    query.fetch_all(&mut **conn).await
 }
 
 /// Sets the product's line to `quantity`; 0 removes it.

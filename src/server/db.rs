@@ -9,7 +9,7 @@
 //! never checkpointed, grew past 400 MB in 20 seconds, and every read searched all of it
 //! (`make bench`, README "Performance"; tests/api_cart.rs).
 
-use crate::catalog::service::CategoryCache;
+use crate::{cart::service::AddQueue, catalog::service::CategoryCache};
 use sqlx::{
     any::AnyPoolOptions,
     pool::PoolConnection,
@@ -34,6 +34,8 @@ pub struct Db {
     writer: Writer,
     /// The catalogue's categories and their counts, shared by every request (`catalog::service`).
     pub categories: Arc<CategoryCache>,
+    /// Adds to carts waiting for the writer's turn (`cart::service`).
+    pub adds: Arc<AddQueue>,
 }
 
 /// Where writes run.
@@ -231,6 +233,7 @@ pub async fn connect(url: &str) -> Result<(Db, SessionPool), DbError> {
                 backend: Backend::Sqlite,
                 writer: Writer::Held(Arc::new(tokio::sync::Mutex::new(writer))),
                 categories: Default::default(),
+                adds: Default::default(),
             },
             SessionPool::Sqlite(sessions),
         ))
@@ -253,6 +256,7 @@ pub async fn connect(url: &str) -> Result<(Db, SessionPool), DbError> {
                 pool,
                 backend: Backend::Postgres,
                 categories: Default::default(),
+                adds: Default::default(),
             },
             SessionPool::Postgres(sessions),
         ))
