@@ -11,7 +11,7 @@ use crate::{
     catalog::{self, Product},
     error::AppError,
     server::{
-        db::{Db, WriteConn},
+        db::{Backend, Db, WriteConn},
         unix_now, unix_now_ms,
         visitor::Visitor,
     },
@@ -103,15 +103,16 @@ pub async fn add(db: &Db, visitor: &Visitor, product_id: i64, quantity: i64) -> 
 /// round trip to the thread that runs the writer's connection, then back to the request's: under
 /// a stream of adds the turn, not the work in it, was the limit. So whoever gets the turn writes
 /// every add waiting then, in one statement (`add_statement`), and answers each (group commit).
-/// On PostgreSQL, which writes side by side, a turn is any pooled connection and the batches
-/// stay small.
+/// PostgreSQL writes side by side: there a turn is any pooled connection and writes one add, as
+/// before (a statement of several carts' adds would lock their carts in an order of its own,
+/// and two such statements could deadlock).
 #[derive(Debug, Default)]
 pub struct AddQueue {
     waiting: std::sync::Mutex<Vec<WaitingAdd>>,
     next_ticket: std::sync::atomic::AtomicU64,
 }
 
-/// Most adds written in one statement (4 parameters each).
+/// Most adds written in one statement on SQLite (4 parameters each).
 const MAX_BATCH: usize = 64;
 
 #[derive(Debug)]
@@ -132,13 +133,13 @@ impl AddQueue {
 
     /// The adds for one statement: in the order they came, at most one per line (a statement
     /// cannot write one row twice); the others wait for the next turn.
-    fn take_batch(&self) -> Vec<WaitingAdd> {
+    fn take_batch(&self, most: usize) -> Vec<WaitingAdd> {
         let mut waiting = self.waiting();
         let mut batch: Vec<WaitingAdd> = Vec::new();
         let mut rest = Vec::new();
         for add in waiting.drain(..) {
             let same_line = |b: &WaitingAdd| b.cart_id == add.cart_id && b.product_id == add.product_id;
-            if batch.len() < MAX_BATCH && !batch.iter().any(same_line) {
+            if batch.len() < most && !batch.iter().any(same_line) {
                 batch.push(add);
             } else {
                 rest.push(add);
@@ -185,7 +186,8 @@ async fn write_add(db: &Db, cart_id: &str, product_id: i64, quantity: i64) -> Re
             result = &mut answered => return result.unwrap_or(Err(AppError::Internal)),
             conn = db.write_conn() => match conn {
                 Ok(conn) => {
-                    let batch = queue.take_batch();
+                    let most = if db.backend == Backend::Sqlite { MAX_BATCH } else { 1 };
+                    let batch = queue.take_batch(most);
                     // In a task of its own, so that every add it took is written and answered
                     // even if this request goes away meanwhile. This request's own add is in it,
                     // or in a later turn's.
