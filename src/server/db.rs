@@ -110,11 +110,11 @@ impl HeldTx {
         self.conn.as_mut().expect("an open transaction has its connection")
     }
 
-    /// Runs `COMMIT` or `ROLLBACK`. The turn is given up only once it has run; if it fails, or
-    /// this is dropped before it has, `Drop` rolls back (a rollback with nothing to roll back
-    /// is a harmless error).
-    async fn end(mut self, statement: &'static str) -> Result<(), sqlx::Error> {
-        self.conn().execute(statement).await?;
+    /// Runs `COMMIT`. The turn is given up only once it has run; if it fails, or this is
+    /// dropped before it has, `Drop` rolls back (a rollback with nothing to roll back is a
+    /// harmless error).
+    async fn commit(mut self) -> Result<(), sqlx::Error> {
+        self.conn().execute("COMMIT").await?;
         self.conn = None;
         Ok(())
     }
@@ -136,15 +136,8 @@ impl Drop for HeldTx {
 impl WriteTx {
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self {
-            WriteTx::Held(tx) => tx.end("COMMIT").await,
+            WriteTx::Held(tx) => tx.commit().await,
             WriteTx::Pooled(tx) => tx.commit().await,
-        }
-    }
-
-    pub async fn rollback(self) -> Result<(), sqlx::Error> {
-        match self {
-            WriteTx::Held(tx) => tx.end("ROLLBACK").await,
-            WriteTx::Pooled(tx) => tx.rollback().await,
         }
     }
 }
