@@ -84,7 +84,7 @@ async fn count(db: &Db, bucket: &str, limit: u32, window_secs: i64) -> Result<()
     .bind(now)
     .bind(now - window_secs)
     // To the statement's end, so SQLite checkpoints its log after the commit (server::db).
-    .fetch_all(&db.pool)
+    .fetch_all(&mut *db.read().await?)
     .await?
     .pop()
     .ok_or(AppError::Internal)?;
@@ -133,7 +133,7 @@ pub async fn registration_attempt(
 pub async fn signed_in(state: &AppState, email_key: &str) -> Result<(), AppError> {
     sqlx::query("DELETE FROM auth_attempts WHERE bucket = $1")
         .bind(account_bucket(email_key))
-        .execute(&state.db.pool)
+        .execute(&mut *state.db.read().await?)
         .await?;
     Ok(())
 }
@@ -142,7 +142,7 @@ pub async fn signed_in(state: &AppState, email_key: &str) -> Result<(), AppError
 pub async fn sweep(db: &Db, window_secs: i64) -> Result<u64, AppError> {
     Ok(sqlx::query("DELETE FROM auth_attempts WHERE window_start < $1")
         .bind(unix_now() - window_secs)
-        .execute(&db.pool)
+        .execute(&mut *db.read().await?)
         .await?
         .rows_affected())
 }

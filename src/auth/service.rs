@@ -167,7 +167,7 @@ struct UserRow {
 async fn user_by_email(db: &Db, email_key: &str) -> Result<Option<UserRow>, AppError> {
     let row = sqlx::query("SELECT id, email, name, password_hash FROM users WHERE email_key = $1")
         .bind(email_key)
-        .fetch_optional(&db.pool)
+        .fetch_optional(&mut *db.read().await?)
         .await?;
     let Some(row) = row else {
         return Ok(None);
@@ -197,7 +197,7 @@ pub async fn user_for_credential(
     )
     .bind(user_id)
     .bind(issued_at)
-    .fetch_optional(&db.pool)
+    .fetch_optional(&mut *db.read().await?)
     .await?;
     row.map(|row| signed_in_user(&row)).transpose()
 }
@@ -226,7 +226,7 @@ pub async fn user_for_token(
     .bind(user_id)
     .bind(issued_at)
     .bind(jti)
-    .fetch_optional(&db.pool)
+    .fetch_optional(&mut *db.read().await?)
     .await?;
     row.map(|row| signed_in_user(&row)).transpose()
 }
@@ -255,7 +255,7 @@ pub async fn register(
     .bind(&hash)
     .bind(unix_now())
     // To the statement's end, so SQLite checkpoints its log after the commit (server::db).
-    .fetch_all(&state.db.pool)
+    .fetch_all(&mut *state.db.read().await?)
     .await?
     .pop();
     // Two registrations racing for one address: the loser is told the address is taken.
@@ -307,7 +307,7 @@ async fn issue_time(db: &Db, user_id: i64) -> Result<i64, AppError> {
     let valid_from: Option<i64> =
         sqlx::query_scalar("SELECT credentials_valid_from FROM users WHERE id = $1")
             .bind(user_id)
-            .fetch_optional(&db.pool)
+            .fetch_optional(&mut *db.read().await?)
             .await?;
     Ok(unix_now().max(valid_from.unwrap_or(0)))
 }
@@ -360,10 +360,11 @@ pub async fn load_keys(db: &Db, configured: Option<&str>) -> Result<JwtKeys, App
     let fresh: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     sqlx::query("INSERT INTO settings (key, value) VALUES ('jwt_secret', $1) ON CONFLICT (key) DO NOTHING")
         .bind(&fresh)
-        .execute(&db.pool)
+        .execute(&mut *db.read().await?)
         .await?;
-    let secret: String =
-        sqlx::query_scalar("SELECT value FROM settings WHERE key = 'jwt_secret'").fetch_one(&db.pool).await?;
+    let secret: String = sqlx::query_scalar("SELECT value FROM settings WHERE key = 'jwt_secret'")
+        .fetch_one(&mut *db.read().await?)
+        .await?;
     JwtKeys::new(secret.as_bytes(), "database")
 }
 
@@ -418,7 +419,7 @@ async fn revoke(db: &Db, claims: &Claims, user_id: i64) -> Result<bool, AppError
     .bind(&claims.jti)
     .bind(user_id)
     .bind(claims.exp + TOKEN_LEEWAY_SECS as i64)
-    .execute(&db.pool)
+    .execute(&mut *db.read().await?)
     .await?
     .rows_affected();
     Ok(revoked == 1)
@@ -428,7 +429,7 @@ async fn revoke(db: &Db, claims: &Claims, user_id: i64) -> Result<bool, AppError
 pub async fn sweep_revocations(db: &Db) -> Result<u64, AppError> {
     Ok(sqlx::query("DELETE FROM revoked_tokens WHERE expires_at < $1")
         .bind(unix_now())
-        .execute(&db.pool)
+        .execute(&mut *db.read().await?)
         .await?
         .rows_affected())
 }
@@ -487,7 +488,7 @@ pub async fn sign_out_everywhere(state: &AppState, visitor: &Visitor) -> Result<
     sqlx::query("UPDATE users SET credentials_valid_from = $1 WHERE id = $2")
         .bind(unix_now() + 1)
         .bind(user.id)
-        .execute(&state.db.pool)
+        .execute(&mut *state.db.read().await?)
         .await?;
     sign_out(state, visitor).await
 }
@@ -570,7 +571,7 @@ pub async fn inspect(state: &AppState, visitor: &Visitor) -> Result<Inspection, 
             sqlx::query_scalar("SELECT COUNT(*) FROM revoked_tokens WHERE user_id = $1 AND expires_at >= $2")
                 .bind(user.id)
                 .bind(unix_now())
-                .fetch_one(&state.db.pool)
+                .fetch_one(&mut *state.db.read().await?)
                 .await?;
     }
     Ok(inspection)

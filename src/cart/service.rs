@@ -11,7 +11,7 @@ use crate::{
     catalog::{self, Product},
     error::AppError,
     server::{
-        db::{Backend, Db, WriteConn},
+        db::{Backend, Conn, Db},
         unix_now, unix_now_ms,
         visitor::Visitor,
     },
@@ -28,7 +28,7 @@ pub async fn load(db: &Db, cart_id: Option<&str>) -> Result<Cart, AppError> {
          WHERE l.cart_id = $1 ORDER BY l.added_at, l.product_id",
     )
     .bind(cart_id)
-    .fetch_all(&db.pool)
+    .fetch_all(&mut *db.read().await?)
     .await?;
     let mut lines = Vec::with_capacity(rows.len());
     for row in rows {
@@ -53,7 +53,7 @@ async fn line_quantity(db: &Db, cart_id: &str, product_id: i64) -> Result<i64, A
         sqlx::query_scalar("SELECT quantity FROM cart_lines WHERE cart_id = $1 AND product_id = $2")
             .bind(cart_id)
             .bind(product_id)
-            .fetch_optional(&db.pool)
+            .fetch_optional(&mut *db.read().await?)
             .await?;
     Ok(quantity.unwrap_or(0))
 }
@@ -205,7 +205,7 @@ async fn write_add(db: &Db, cart_id: &str, product_id: i64, quantity: i64) -> Re
 
 /// Writes the batch and answers each add in it. Should the statement fail, each add is tried on
 /// its own, so that one add's failure is that add's alone.
-async fn write_batch(mut conn: WriteConn, batch: Vec<WaitingAdd>) {
+async fn write_batch(mut conn: Conn, batch: Vec<WaitingAdd>) {
     match add_statement(&mut conn, &batch).await {
         Ok(written) => {
             for add in batch {
@@ -231,10 +231,7 @@ async fn write_batch(mut conn: WriteConn, batch: Vec<WaitingAdd>) {
 /// One guarded statement for the batch: each add is written only if its product has the stock
 /// for it and the line stays within stock and `MAX_LINE_QUANTITY`; a refused add writes
 /// nothing. Returns the lines written (cart id, product id).
-async fn add_statement(
-    conn: &mut WriteConn,
-    batch: &[WaitingAdd],
-) -> Result<Vec<(String, i64)>, sqlx::Error> {
+async fn add_statement(conn: &mut Conn, batch: &[WaitingAdd]) -> Result<Vec<(String, i64)>, sqlx::Error> {
     let mut values = String::new();
     for i in 0..batch.len() {
         let first = 2 + 4 * i;
@@ -312,7 +309,7 @@ pub async fn remove(db: &Db, visitor: &Visitor, product_id: i64) -> Result<Cart,
 pub async fn user_cart_id(db: &Db, user_id: i64) -> Result<Option<String>, AppError> {
     Ok(sqlx::query_scalar("SELECT id FROM carts WHERE user_id = $1")
         .bind(user_id)
-        .fetch_optional(&db.pool)
+        .fetch_optional(&mut *db.read().await?)
         .await?)
 }
 
@@ -329,14 +326,17 @@ pub async fn user_cart_id_or_new(db: &Db, user_id: i64) -> Result<String, AppErr
     .bind(uuid::Uuid::new_v4().simple().to_string())
     .bind(user_id)
     .bind(now)
-    .execute(&db.pool)
+    .execute(&mut *db.read().await?)
     .await?;
     user_cart_id(db, user_id).await?.ok_or(AppError::Internal)
 }
 
 pub async fn delete_cart(db: &Db, cart_id: &str) -> Result<(), AppError> {
-    sqlx::query("DELETE FROM cart_lines WHERE cart_id = $1").bind(cart_id).execute(&db.pool).await?;
-    sqlx::query("DELETE FROM carts WHERE id = $1").bind(cart_id).execute(&db.pool).await?;
+    sqlx::query("DELETE FROM cart_lines WHERE cart_id = $1")
+        .bind(cart_id)
+        .execute(&mut *db.read().await?)
+        .await?;
+    sqlx::query("DELETE FROM carts WHERE id = $1").bind(cart_id).execute(&mut *db.read().await?).await?;
     Ok(())
 }
 
@@ -429,7 +429,7 @@ pub async fn absorb_cart(db: &Db, guest_cart_id: &str, user_id: i64) -> Result<(
             .map(|l| GuestLine { product_id: l.product_id, quantity: l.quantity })
             .collect();
         let user_cart = user_cart_id_or_new(db, user_id).await?;
-        let mut conn = db.pool.acquire().await?;
+        let mut conn = db.read().await?;
         merge_lines(&mut conn, &user_cart, &lines).await?;
     }
     delete_cart(db, guest_cart_id).await

@@ -65,7 +65,7 @@ pub async fn list(db: &Db, query: &ProductQuery) -> Result<ProductPage, AppError
             .bind(&query.category)
             .bind(&query.q)
             .bind(&pattern)
-            .fetch_one(&db.pool)
+            .fetch_one(&mut *db.read().await?)
             .await?
     };
     let offset = (query.page - 1).saturating_mul(query.per_page);
@@ -75,7 +75,7 @@ pub async fn list(db: &Db, query: &ProductQuery) -> Result<ProductPage, AppError
         .bind(&pattern)
         .bind(query.per_page)
         .bind(offset)
-        .fetch_all(&db.pool)
+        .fetch_all(&mut *db.read().await?)
         .await?;
     let items = rows.iter().map(product_from_row).collect::<Result<Vec<_>, _>>()?;
     Ok(ProductPage { items, total, page: query.page, per_page: query.per_page })
@@ -128,7 +128,7 @@ async fn read_categories(db: &Db) -> Result<Vec<Category>, AppError> {
          FROM categories c LEFT JOIN products p ON p.category_id = c.id \
          GROUP BY c.id, c.slug, c.name, c.position ORDER BY c.position, c.name",
     )
-    .fetch_all(&db.pool)
+    .fetch_all(&mut *db.read().await?)
     .await?;
     rows.iter()
         .map(|row| {
@@ -156,7 +156,7 @@ pub async fn by_slug(db: &Db, slug: &str) -> Result<Product, AppError> {
          WHERE p.slug = $1"
     ))
     .bind(slug)
-    .fetch_optional(&db.pool)
+    .fetch_optional(&mut *db.read().await?)
     .await?;
     match row {
         Some(row) => Ok(product_from_row(&row)?),
@@ -165,7 +165,7 @@ pub async fn by_slug(db: &Db, slug: &str) -> Result<Product, AppError> {
 }
 
 pub async fn by_id(db: &Db, id: i64) -> Result<Product, AppError> {
-    fetch_by_id(&db.pool, id).await
+    fetch_by_id(&mut *db.read().await?, id).await
 }
 
 /// `by_id` on a connection the caller holds (inside its transaction): a request that holds a

@@ -204,7 +204,7 @@ async fn lines_of(db: &Db, order_ids: &[i64]) -> Result<Vec<(i64, OrderLine)>, A
         "SELECT order_id, product_id, name, unit_price_cents, quantity, line_total_cents \
          FROM order_lines WHERE order_id IN ({list}) ORDER BY order_id, name"
     ))
-    .fetch_all(&db.pool)
+    .fetch_all(&mut *db.read().await?)
     .await?;
     rows.iter()
         .map(|row| {
@@ -229,7 +229,7 @@ pub async fn list(db: &Db, user_id: i64) -> Result<Vec<Order>, AppError> {
         "SELECT {ORDER_COLUMNS} FROM orders WHERE user_id = $1 ORDER BY created_at DESC, id DESC"
     ))
     .bind(user_id)
-    .fetch_all(&db.pool)
+    .fetch_all(&mut *db.read().await?)
     .await?;
     let ids: Vec<i64> = rows.iter().map(|r| r.try_get("id")).collect::<Result<_, _>>()?;
     let mut lines = lines_of(db, &ids).await?;
@@ -248,7 +248,7 @@ pub async fn get(db: &Db, user_id: i64, order_id: i64) -> Result<Order, AppError
     let row = sqlx::query(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = $1 AND user_id = $2"))
         .bind(order_id)
         .bind(user_id)
-        .fetch_optional(&db.pool)
+        .fetch_optional(&mut *db.read().await?)
         .await?
         .ok_or_else(|| AppError::NotFound("Order".into()))?;
     let lines = lines_of(db, &[order_id]).await?.into_iter().map(|(_, l)| l).collect();
@@ -260,7 +260,7 @@ async fn find_by_key(db: &Db, user_id: i64, key: &str) -> Result<Option<Order>, 
         sqlx::query_scalar("SELECT id FROM orders WHERE user_id = $1 AND idempotency_key = $2")
             .bind(user_id)
             .bind(key)
-            .fetch_optional(&db.pool)
+            .fetch_optional(&mut *db.read().await?)
             .await?;
     match id {
         Some(id) => Ok(Some(get(db, user_id, id).await?)),

@@ -18,7 +18,7 @@ use sqlx::{
     Any, AnyConnection, AnyPool, Executor, PgPool, SqlitePool,
 };
 use std::{str::FromStr, sync::Arc, time::Duration};
-use tokio::sync::OwnedMutexGuard;
+use tokio::sync::{OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -28,7 +28,8 @@ pub enum Backend {
 
 #[derive(Clone, Debug)]
 pub struct Db {
-    pub pool: AnyPool,
+    /// Where reads (and the odd write outside the cart and orders) run: `Db::read`.
+    readers: Readers,
     pub backend: Backend,
     /// Where the cart's and the orders' writes run (`write_conn`, `begin_write`).
     writer: Writer,
@@ -64,29 +65,53 @@ impl std::fmt::Debug for Writer {
     }
 }
 
-/// The writer's connection for one write (`Db::write_conn`), used as a connection
-/// (`&mut *conn`); on SQLite, the writer's turn, until it is dropped.
-pub enum WriteConn {
-    Held(OwnedMutexGuard<AnyConnection>),
+/// A connection for one query or a few (`Db::read`, `Db::write_conn`), used as a connection
+/// (`&mut *conn`); a held connection is given back when this is dropped.
+pub enum Conn {
+    Held(OwnedMutexGuard<AnyConnection>, Option<OwnedSemaphorePermit>),
     Pooled(PoolConnection<Any>),
 }
 
-impl std::ops::Deref for WriteConn {
+impl std::ops::Deref for Conn {
     type Target = AnyConnection;
     fn deref(&self) -> &AnyConnection {
         match self {
-            WriteConn::Held(conn) => conn,
-            WriteConn::Pooled(conn) => conn,
+            Conn::Held(conn, _) => conn,
+            Conn::Pooled(conn) => conn,
         }
     }
 }
 
-impl std::ops::DerefMut for WriteConn {
+impl std::ops::DerefMut for Conn {
     fn deref_mut(&mut self) -> &mut AnyConnection {
         match self {
-            WriteConn::Held(conn) => conn,
-            WriteConn::Pooled(conn) => conn,
+            Conn::Held(conn, _) => conn,
+            Conn::Pooled(conn) => conn,
         }
+    }
+}
+
+/// Where reads run.
+///
+/// On SQLite, `READERS` connections opened at start and held for good (not a sqlx pool, for
+/// the reason `Writer` gives: a pool pings each connection as it goes back, a round trip to
+/// the connection's thread after every query). A reader takes a permit, then a free
+/// connection: with a permit, one is always free. On PostgreSQL, the shared pool.
+#[derive(Clone)]
+enum Readers {
+    Held { conns: Arc<[Arc<tokio::sync::Mutex<AnyConnection>>]>, free: Arc<Semaphore> },
+    Pool(AnyPool),
+}
+
+/// SQLite's reading connections.
+const READERS: u32 = 8;
+
+impl std::fmt::Debug for Readers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Readers::Held { .. } => "Readers::Held",
+            Readers::Pool(_) => "Readers::Pool",
+        })
     }
 }
 
@@ -216,13 +241,19 @@ pub async fn connect(url: &str) -> Result<(Db, SessionPool), DbError> {
             .await
             .map_err(DbError::Connect)?;
         // The file now exists and is in WAL mode (a property of the file).
-        let pool = sqlite_pool(8).connect(url).await.map_err(DbError::Connect)?;
+        let readers = sqlite_pool(READERS).connect(url).await.map_err(DbError::Connect)?;
+        let mut held = Vec::new();
+        for _ in 0..READERS {
+            let conn = readers.acquire().await.map_err(DbError::Connect)?.detach();
+            held.push(Arc::new(tokio::sync::Mutex::new(conn)));
+        }
+        let readers = Readers::Held { conns: held.into(), free: Arc::new(Semaphore::new(READERS as usize)) };
         // Taken out of its pool (with the pool's connection settings) and held for good.
         let writer = sqlite_pool(1).connect(url).await.map_err(DbError::Connect)?;
         let writer = writer.acquire().await.map_err(DbError::Connect)?.detach();
         Ok((
             Db {
-                pool,
+                readers,
                 backend: Backend::Sqlite,
                 writer: Writer::Held(Arc::new(tokio::sync::Mutex::new(writer))),
                 categories: Default::default(),
@@ -246,7 +277,7 @@ pub async fn connect(url: &str) -> Result<(Db, SessionPool), DbError> {
         Ok((
             Db {
                 writer: Writer::Pool(pool.clone()),
-                pool,
+                readers: Readers::Pool(pool),
                 backend: Backend::Postgres,
                 categories: Default::default(),
                 adds: Default::default(),
@@ -312,16 +343,37 @@ impl Db {
 
     /// The connection for a write that is a single statement: atomic on its own, it needs no
     /// transaction, only the writer's connection (on SQLite, its turn).
-    pub async fn write_conn(&self) -> Result<WriteConn, sqlx::Error> {
+    pub async fn write_conn(&self) -> Result<Conn, sqlx::Error> {
         Ok(match &self.writer {
-            Writer::Held(conn) => WriteConn::Held(conn.clone().lock_owned().await),
-            Writer::Pool(pool) => WriteConn::Pooled(pool.acquire().await?),
+            Writer::Held(conn) => Conn::Held(conn.clone().lock_owned().await, None),
+            Writer::Pool(pool) => Conn::Pooled(pool.acquire().await?),
         })
+    }
+
+    /// A connection for reading (and for the few writes outside the cart and orders, which
+    /// wait for SQLite's write lock in its busy handler).
+    pub async fn read(&self) -> Result<Conn, sqlx::Error> {
+        match &self.readers {
+            Readers::Held { conns, free } => {
+                // As long as a pool would wait (then 503, as from a pool).
+                let permit = tokio::time::timeout(ACQUIRE_TIMEOUT, free.clone().acquire_owned())
+                    .await
+                    .map_err(|_| sqlx::Error::PoolTimedOut)?
+                    .map_err(|_| sqlx::Error::PoolClosed)?;
+                // At most READERS - 1 others hold a permit, so one connection is free.
+                let conn = conns
+                    .iter()
+                    .find_map(|conn| conn.clone().try_lock_owned().ok())
+                    .ok_or(sqlx::Error::PoolTimedOut)?;
+                Ok(Conn::Held(conn, Some(permit)))
+            }
+            Readers::Pool(pool) => Ok(Conn::Pooled(pool.acquire().await?)),
+        }
     }
 
     /// True while the database answers, within `PING_TIMEOUT`.
     pub async fn ping(&self) -> bool {
-        let query = sqlx::query("SELECT 1").execute(&self.pool);
+        let query = async { sqlx::query("SELECT 1").execute(&mut *self.read().await?).await };
         matches!(tokio::time::timeout(PING_TIMEOUT, query).await, Ok(Ok(_)))
     }
 }
@@ -346,10 +398,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (db, _sessions) =
             connect(&format!("sqlite://{}", dir.path().join("shop.db").display())).await.unwrap();
-        let used = |option: &'static str| {
+        let db = &db;
+        let used = |option: &'static str| async move {
             sqlx::query_scalar::<_, i64>("SELECT sqlite_compileoption_used($1)")
                 .bind(option)
-                .fetch_one(&db.pool)
+                .fetch_one(&mut *db.read().await.unwrap())
+                .await
         };
         assert_eq!(used("DEFAULT_MEMSTATUS=0").await.unwrap(), 1);
         assert_eq!(used("ENABLE_MEMORY_MANAGEMENT").await.unwrap(), 0);
@@ -365,7 +419,8 @@ mod tests {
         let (db, _sessions) = connect(&format!("sqlite://{}", file.display())).await.unwrap();
         write(&db, "CREATE TABLE filler (data BLOB)").await;
 
-        let mut reader = db.pool.begin().await.unwrap();
+        let mut conn = db.read().await.unwrap();
+        let mut reader = sqlx::Connection::begin(&mut *conn).await.unwrap();
         let _: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM filler").fetch_one(&mut *reader).await.unwrap();
         for _ in 0..24 {
             write(&db, "INSERT INTO filler (data) VALUES (randomblob(1048576))").await;

@@ -245,7 +245,7 @@ impl Visitor {
         };
         let deleted = sqlx::query(&format!("DELETE FROM {table} WHERE id = $1"))
             .bind(id.to_string())
-            .execute(&self.db.pool)
+            .execute(&mut *self.db.read().await?)
             .await?
             .rows_affected();
         Ok(deleted == 1)
