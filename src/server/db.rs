@@ -287,12 +287,10 @@ pub async fn connect(url: &str) -> Result<(Db, SessionPool), DbError> {
     }
 }
 
-/// The shop's own SQLite connections, `size` of them.
-///
-/// A local file does not go away under a connection, so a connection is not pinged before it
-/// is handed out (sqlx's default): each ping is a round trip to the connection's worker thread,
-/// one more per query (sqlx still pings it as it goes back to the pool, to find connections a
-/// cancelled query left in a bad state).
+/// Opens the shop's own SQLite connections, `size` of them, with the connection settings
+/// above; `connect` takes them out of the pool and holds them (`Writer`, `Readers`), since a
+/// pool pings a connection each time it goes back. A local file does not go away under a
+/// connection, so neither is one pinged before it is handed out.
 fn sqlite_pool(size: u32) -> AnyPoolOptions {
     AnyPoolOptions::new()
         .max_connections(size)
