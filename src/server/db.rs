@@ -29,46 +29,20 @@ pub enum Backend {
 #[derive(Clone, Debug)]
 pub struct Db {
     /// Where reads (and the odd write outside the cart and orders) run: `Db::read`.
-    readers: Readers,
+    readers: Conns,
     pub backend: Backend,
     /// Where the cart's and the orders' writes run (`write_conn`, `begin_write`).
-    writer: Writer,
+    writer: Conns,
     /// The catalogue's categories and their counts, shared by every request (`catalog::service`).
     pub categories: Arc<CategoryCache>,
     /// Adds to carts waiting for the writer's turn (`cart::service`).
     pub adds: Arc<AddQueue>,
 }
 
-/// Where writes run.
-///
-/// On SQLite, one connection, opened at start and held for good behind a queue (a fair mutex):
-/// SQLite has one writer at a time, so writers wait their turn in the shop, first come first
-/// served, instead of in SQLite's busy handler (which sleeps and retries, up to 100 ms a sleep,
-/// and made the slowest writes wait hundreds of milliseconds under load), and a writer's turn
-/// is its own statements alone. Not a pool of one: sqlx's pool pings a connection each time it
-/// goes back (a round trip to the connection's worker thread), and with one writer that ping
-/// was part of every write's turn, a wait for every writer behind it.
-///
-/// On PostgreSQL, the shared pool: it takes writes side by side.
-#[derive(Clone)]
-enum Writer {
-    Held(Arc<tokio::sync::Mutex<AnyConnection>>),
-    Pool(AnyPool),
-}
-
-impl std::fmt::Debug for Writer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Writer::Held(_) => "Writer::Held",
-            Writer::Pool(_) => "Writer::Pool",
-        })
-    }
-}
-
 /// A connection for one query or a few (`Db::read`, `Db::write_conn`), used as a connection
 /// (`&mut *conn`); a held connection is given back when this is dropped.
 pub enum Conn {
-    Held(OwnedMutexGuard<AnyConnection>, Option<OwnedSemaphorePermit>),
+    Held(OwnedMutexGuard<AnyConnection>, OwnedSemaphorePermit),
     Pooled(PoolConnection<Any>),
 }
 
@@ -91,14 +65,18 @@ impl std::ops::DerefMut for Conn {
     }
 }
 
-/// Where reads run.
+/// Where a kind of query runs: the readers' connections or the writer's.
 ///
-/// On SQLite, `READERS` connections opened at start and held for good (not a sqlx pool, for
-/// the reason `Writer` gives: a pool pings each connection as it goes back, a round trip to
-/// the connection's thread after every query). A reader takes a permit, then a free
-/// connection: with a permit, one is always free. On PostgreSQL, the shared pool.
+/// On SQLite, connections opened at start and held for good, not a sqlx pool: a pool pings a
+/// connection each time it goes back, a round trip to the connection's thread after every
+/// query, and with one writer that ping was part of every write's turn. A query takes a permit
+/// (first come first served), then a free connection: with a permit, one is always free. The
+/// writer is one connection: SQLite has one writer at a time, so writers wait their turn in the
+/// shop instead of in SQLite's busy handler (which sleeps and retries, up to 100 ms a sleep,
+/// and made the slowest writes wait hundreds of milliseconds under load), and a writer's turn
+/// is its own statements alone. On PostgreSQL, the shared pool: it takes writes side by side.
 #[derive(Clone)]
-enum Readers {
+enum Conns {
     Held { conns: Arc<[Arc<tokio::sync::Mutex<AnyConnection>>]>, free: Arc<Semaphore> },
     Pool(AnyPool),
 }
@@ -106,12 +84,43 @@ enum Readers {
 /// SQLite's reading connections.
 const READERS: u32 = 8;
 
-impl std::fmt::Debug for Readers {
+impl std::fmt::Debug for Conns {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Readers::Held { .. } => "Readers::Held",
-            Readers::Pool(_) => "Readers::Pool",
-        })
+        match self {
+            Conns::Held { conns, .. } => write!(f, "Conns::Held({})", conns.len()),
+            Conns::Pool(_) => f.write_str("Conns::Pool"),
+        }
+    }
+}
+
+impl Conns {
+    /// `size` SQLite connections, opened by a pool with the shop's settings and taken out of it.
+    async fn held(url: &str, size: u32) -> Result<Conns, sqlx::Error> {
+        let pool = sqlite_pool(size).connect(url).await?;
+        let mut conns = Vec::new();
+        for _ in 0..size {
+            conns.push(Arc::new(tokio::sync::Mutex::new(pool.acquire().await?.detach())));
+        }
+        Ok(Conns::Held { conns: conns.into(), free: Arc::new(Semaphore::new(size as usize)) })
+    }
+
+    /// A connection, waiting at most as long as a pool would (then 503, as from a pool).
+    async fn get(&self) -> Result<Conn, sqlx::Error> {
+        match self {
+            Conns::Held { conns, free } => {
+                let permit = tokio::time::timeout(ACQUIRE_TIMEOUT, free.clone().acquire_owned())
+                    .await
+                    .map_err(|_| sqlx::Error::PoolTimedOut)?
+                    .map_err(|_| sqlx::Error::PoolClosed)?;
+                // Every other holder of a connection holds a permit, so one connection is free.
+                let conn = conns
+                    .iter()
+                    .find_map(|conn| conn.clone().try_lock_owned().ok())
+                    .ok_or(sqlx::Error::PoolTimedOut)?;
+                Ok(Conn::Held(conn, permit))
+            }
+            Conns::Pool(pool) => Ok(Conn::Pooled(pool.acquire().await?)),
+        }
     }
 }
 
@@ -127,7 +136,7 @@ pub enum WriteTx {
 /// its own, which keeps the turn until the rollback is done, so the next writer always finds
 /// the connection outside any transaction.
 pub struct HeldTx {
-    conn: Option<OwnedMutexGuard<AnyConnection>>,
+    conn: Option<Conn>,
 }
 
 impl HeldTx {
@@ -241,21 +250,11 @@ pub async fn connect(url: &str) -> Result<(Db, SessionPool), DbError> {
             .await
             .map_err(DbError::Connect)?;
         // The file now exists and is in WAL mode (a property of the file).
-        let readers = sqlite_pool(READERS).connect(url).await.map_err(DbError::Connect)?;
-        let mut held = Vec::new();
-        for _ in 0..READERS {
-            let conn = readers.acquire().await.map_err(DbError::Connect)?.detach();
-            held.push(Arc::new(tokio::sync::Mutex::new(conn)));
-        }
-        let readers = Readers::Held { conns: held.into(), free: Arc::new(Semaphore::new(READERS as usize)) };
-        // Taken out of its pool (with the pool's connection settings) and held for good.
-        let writer = sqlite_pool(1).connect(url).await.map_err(DbError::Connect)?;
-        let writer = writer.acquire().await.map_err(DbError::Connect)?.detach();
         Ok((
             Db {
-                readers,
+                readers: Conns::held(url, READERS).await.map_err(DbError::Connect)?,
                 backend: Backend::Sqlite,
-                writer: Writer::Held(Arc::new(tokio::sync::Mutex::new(writer))),
+                writer: Conns::held(url, 1).await.map_err(DbError::Connect)?,
                 categories: Default::default(),
                 adds: Default::default(),
             },
@@ -276,8 +275,8 @@ pub async fn connect(url: &str) -> Result<(Db, SessionPool), DbError> {
             .map_err(DbError::Connect)?;
         Ok((
             Db {
-                writer: Writer::Pool(pool.clone()),
-                readers: Readers::Pool(pool),
+                writer: Conns::Pool(pool.clone()),
+                readers: Conns::Pool(pool),
                 backend: Backend::Postgres,
                 categories: Default::default(),
                 adds: Default::default(),
@@ -288,7 +287,7 @@ pub async fn connect(url: &str) -> Result<(Db, SessionPool), DbError> {
 }
 
 /// Opens the shop's own SQLite connections, `size` of them, with the connection settings
-/// above; `connect` takes them out of the pool and holds them (`Writer`, `Readers`), since a
+/// above; `Conns::held` takes them out of the pool and holds them, since a
 /// pool pings a connection each time it goes back. A local file does not go away under a
 /// connection, so neither is one pinged before it is handed out.
 fn sqlite_pool(size: u32) -> AnyPoolOptions {
@@ -327,13 +326,13 @@ impl Db {
     pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
         let writer = self.writer.clone();
         let begin = tokio::spawn(async move {
-            match writer {
-                Writer::Held(conn) => {
-                    let mut tx = HeldTx { conn: Some(conn.lock_owned().await) };
+            match &writer {
+                Conns::Held { .. } => {
+                    let mut tx = HeldTx { conn: Some(writer.get().await?) };
                     tx.conn().execute("BEGIN IMMEDIATE").await?;
                     Ok(WriteTx::Held(tx))
                 }
-                Writer::Pool(pool) => Ok(WriteTx::Pooled(pool.begin().await?)),
+                Conns::Pool(pool) => Ok(WriteTx::Pooled(pool.begin().await?)),
             }
         });
         begin.await.map_err(|_| sqlx::Error::WorkerCrashed)?
@@ -342,31 +341,13 @@ impl Db {
     /// The connection for a write that is a single statement: atomic on its own, it needs no
     /// transaction, only the writer's connection (on SQLite, its turn).
     pub async fn write_conn(&self) -> Result<Conn, sqlx::Error> {
-        Ok(match &self.writer {
-            Writer::Held(conn) => Conn::Held(conn.clone().lock_owned().await, None),
-            Writer::Pool(pool) => Conn::Pooled(pool.acquire().await?),
-        })
+        self.writer.get().await
     }
 
     /// A connection for reading (and for the few writes outside the cart and orders, which
     /// wait for SQLite's write lock in its busy handler).
     pub async fn read(&self) -> Result<Conn, sqlx::Error> {
-        match &self.readers {
-            Readers::Held { conns, free } => {
-                // As long as a pool would wait (then 503, as from a pool).
-                let permit = tokio::time::timeout(ACQUIRE_TIMEOUT, free.clone().acquire_owned())
-                    .await
-                    .map_err(|_| sqlx::Error::PoolTimedOut)?
-                    .map_err(|_| sqlx::Error::PoolClosed)?;
-                // At most READERS - 1 others hold a permit, so one connection is free.
-                let conn = conns
-                    .iter()
-                    .find_map(|conn| conn.clone().try_lock_owned().ok())
-                    .ok_or(sqlx::Error::PoolTimedOut)?;
-                Ok(Conn::Held(conn, Some(permit)))
-            }
-            Readers::Pool(pool) => Ok(Conn::Pooled(pool.acquire().await?)),
-        }
+        self.readers.get().await
     }
 
     /// True while the database answers, within `PING_TIMEOUT`.
